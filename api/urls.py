@@ -1,0 +1,28 @@
+from django.urls import include, path
+
+from . import auth, contacts, departments, events, intake, tickets
+
+app_name = "api"
+
+v1 = [
+    path("auth/token/", auth.TokenView.as_view(), name="auth-token"),
+    path("tickets/", tickets.TicketListView.as_view(), name="ticket-list"),
+    path("tickets/<str:ref>/", tickets.TicketDetailView.as_view(), name="ticket-detail"),
+    path("tickets/<str:ref>/messages/", tickets.TicketMessagesView.as_view(), name="ticket-messages"),
+    path("tickets/<str:ref>/claim/", tickets.ClaimView.as_view(), name="ticket-claim"),
+    path("tickets/<str:ref>/assign/", tickets.AssignView.as_view(), name="ticket-assign"),
+    path("tickets/<str:ref>/reply/", tickets.ReplyView.as_view(), name="ticket-reply"),
+    path("tickets/<str:ref>/note/", tickets.NoteView.as_view(), name="ticket-note"),
+    path("tickets/<str:ref>/escalate/", tickets.EscalateView.as_view(), name="ticket-escalate"),
+    path("tickets/<str:ref>/resolve/", tickets.ResolveView.as_view(), name="ticket-resolve"),
+    path("tickets/<str:ref>/reopen/", tickets.ReopenView.as_view(), name="ticket-reopen"),
+    path("tickets/<str:ref>/status/", tickets.StatusView.as_view(), name="ticket-status"),
+    path("attachments/<uuid:attachment_id>/", tickets.AttachmentDownloadView.as_view(), name="attachment"),
+    path("contacts/", contacts.ContactListView.as_view(), name="contact-list"),
+    path("contacts/<int:contact_id>/", contacts.ContactDetailView.as_view(), name="contact-detail"),
+    path("departments/", departments.DepartmentListView.as_view(), name="department-list"),
+    path("events/", events.EventsView.as_view(), name="events"),
+    path("intake/web/", intake.WebIntakeView.as_view(), name="intake-web"),
+]
+
+urlpatterns = [path("v1/", include(v1))]

@@ -1,0 +1,114 @@
+"""Live events: durable first, realtime second.
+
+Every event is written to ``LiveEvent`` inside the transaction that made the change, and sent to
+the channel layer only after that transaction commits. The channel layer is at-most-once (it drops
+frames when a client is slow or Redis is away); clients resync from their last event id, so the
+database stays the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from .models import LiveEvent, Ticket
+
+log = logging.getLogger(__name__)
+
+STAFF_GROUP = "staff"  # agents, supervisors and admins: every event
+SEND_TIMEOUT_S = 1.5
+# After a failed send we stop trying for a moment, so a stalled Redis costs one timeout, not one
+# per request; the events are in the database and clients resync when the live link returns.
+_BREAKER_COOLDOWN_S = 5.0
+_breaker = {"open_until": 0.0}
+_breaker_lock = threading.Lock()
+
+
+def department_group(code: str) -> str:
+    return f"dept.{code}"
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"ticket.{ticket_id}"
+
+
+def ticket_groups(ticket: Ticket, department_code: str = "") -> list[str]:
+    groups = [STAFF_GROUP, ticket_group(ticket.pk)]
+    if department_code:
+        groups.append(department_group(department_code))
+    return groups
+
+
+def ticket_payload(ticket: Ticket) -> dict[str, Any]:
+    """A small frame: ids and state, never the conversation itself."""
+    return {
+        "ticket": ticket.reference,
+        "ticket_id": ticket.pk,
+        "status": ticket.status,
+        "department": ticket.department.code if ticket.department_id else None,
+        "assignee": ticket.assignee.username if ticket.assignee_id else None,
+        "channel": ticket.channel,
+        "priority": ticket.priority,
+        "subject": ticket.subject[:120],
+        "version": ticket.version,
+    }
+
+
+def emit_ticket_event(event_type: str, ticket: Ticket, **extra: Any) -> LiveEvent:
+    """Record a ticket event and broadcast it after the surrounding transaction commits."""
+    payload = ticket_payload(ticket) | extra
+    # Only escalated tickets concern a department's caseworkers (and their group).
+    department_code = (payload["department"] or "") if ticket.escalated_at else ""
+    event = LiveEvent.objects.create(
+        type=event_type, ticket_reference=ticket.reference, department_code=department_code, payload=payload
+    )
+    frame = {"id": event.pk, "type": event_type, "ts": event.created_at.isoformat(), **payload}
+    groups = ticket_groups(ticket, department_code)
+    transaction.on_commit(lambda: broadcast(groups, frame))
+    return event
+
+
+def emit_event(event_type: str, payload: dict[str, Any], *, groups: list[str], durable: bool = True) -> None:
+    """Broadcast a non-ticket event (presence, calls, commitments). Durable ones are logged too."""
+    frame: dict[str, Any] = {"type": event_type, "ts": timezone.now().isoformat(), **payload}
+    if durable:
+        event = LiveEvent.objects.create(type=event_type, department_code=payload.get("department") or "", payload=payload)
+        frame["id"] = event.pk
+    transaction.on_commit(lambda: broadcast(groups, frame))
+
+
+def live_degraded() -> bool:
+    return time.monotonic() < _breaker["open_until"]
+
+
+def broadcast(groups: list[str], frame: dict[str, Any]) -> bool:
+    """Send one frame to each group; never raises (the event is already durable)."""
+    if live_degraded():
+        return False
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+
+    async def _send() -> None:
+        for group in groups:
+            await layer.group_send(group, {"type": "live.event", "event": frame})
+
+    async def _send_bounded() -> None:
+        await asyncio.wait_for(_send(), timeout=SEND_TIMEOUT_S)
+
+    try:
+        async_to_sync(_send_bounded)()
+    except Exception:  # noqa: BLE001 - the live link is best effort by design
+        with _breaker_lock:
+            _breaker["open_until"] = time.monotonic() + _BREAKER_COOLDOWN_S
+        log.warning("live broadcast failed; clients will resync", exc_info=True)
+        return False
+    return True

@@ -1,0 +1,391 @@
+"""Every change to a ticket happens here: guard, lock, write with ``update_fields``, audit,
+then broadcast after commit. Views, consumers and channel adapters call these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import events
+from .errors import AlreadyClaimed, DomainError, NotFound, NotPermitted, TransitionNotAllowed
+from .models import Department, Message, ReferenceSequence, Ticket, TicketEvent
+
+User = get_user_model()
+Status = Ticket.Status
+
+
+# --- references -----------------------------------------------------------------------------
+
+def reference_next(*, now: datetime | None = None) -> str:
+    """Allocate the next human-friendly reference, e.g. ``SOL-2026-000123``.
+
+    Must run inside a transaction: the UPDATE takes the row lock, so concurrent intakes get
+    distinct numbers and a rolled-back intake gives its number back.
+    """
+    prefix = settings.TICKET_REFERENCE_PREFIX
+    year = timezone.localtime(now or timezone.now()).year
+    updated = ReferenceSequence.objects.filter(prefix=prefix, year=year).update(last_value=F("last_value") + 1)
+    if not updated:
+        ReferenceSequence.objects.get_or_create(prefix=prefix, year=year)
+        ReferenceSequence.objects.filter(prefix=prefix, year=year).update(last_value=F("last_value") + 1)
+    value = ReferenceSequence.objects.filter(prefix=prefix, year=year).values_list("last_value", flat=True).get()
+    return f"{prefix}-{year}-{value:06d}"
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _locked(ticket_id: int) -> Ticket:
+    try:
+        return (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("department", "assignee")
+            .get(pk=ticket_id)
+        )
+    except Ticket.DoesNotExist as exc:
+        raise NotFound(f"Ticket {ticket_id} does not exist.") from exc
+
+
+def _audit(ticket: Ticket, *, actor: Any, kind: str, from_value: str = "", to_value: str = "", **data: Any) -> None:
+    TicketEvent.objects.create(
+        ticket=ticket,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        from_value=str(from_value or "")[:200],
+        to_value=str(to_value or "")[:200],
+        data=data,
+    )
+
+
+def _touch(ticket: Ticket, fields: Iterable[str], *, now: datetime | None = None) -> None:
+    ticket.version += 1
+    ticket.updated_at = now or timezone.now()
+    ticket.save(update_fields=[*set(fields), "version", "updated_at"])
+
+
+def _set_status(ticket: Ticket, to: str, *, actor: Any, action: str = "", now: datetime | None = None) -> list[str]:
+    """Move the locked ticket to ``to``; return the fields changed. Refuses illegal moves."""
+    if ticket.status == to:
+        return []
+    if to not in Ticket.ALLOWED_TRANSITIONS[ticket.status]:
+        raise TransitionNotAllowed(ticket.status, to, action=action)
+    now = now or timezone.now()
+    previous = ticket.status
+    ticket.status = to
+    fields = ["status"]
+    if to == Status.RESOLVED:
+        ticket.resolved_at = now
+        fields.append("resolved_at")
+    elif to == Status.CLOSED:
+        ticket.closed_at = now
+        fields.append("closed_at")
+    elif to == Status.ESCALATED:
+        ticket.escalated_at = now
+        fields.append("escalated_at")
+    if previous == Status.RESOLVED and to == Status.OPEN:
+        ticket.resolved_at = None
+        ticket.first_contact_resolution = None
+        fields += ["resolved_at", "first_contact_resolution"]
+    _audit(ticket, actor=actor, kind="status", from_value=previous, to_value=to, action=action)
+    return fields
+
+
+def _require_staff(actor: Any, ticket: Ticket | None = None) -> None:
+    if actor is None or not getattr(actor, "is_staff_member", False):
+        raise NotPermitted("Only contact-centre staff may do this.")
+    if ticket is not None and not actor.sees_all_departments:
+        if ticket.escalated_at is None or not ticket.department_id or ticket.department_id != actor.department_id:
+            # Same answer as a missing ticket: scope is not disclosed.
+            raise NotFound(f"Ticket {ticket.pk} does not exist.")
+
+
+# --- creation (used by the intake service) ---------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    channel: str
+    subject: str
+    contact_id: int | None
+    language: str = "sv"
+    department: Department | None = None
+    category: str = ""
+    priority: str = Ticket.Priority.NORMAL
+    is_complaint: bool = False
+    routing: dict[str, Any] | None = None
+    status: str = Status.NEW
+    held_for_id: int | None = None
+
+
+def ticket_create(*, data: NewTicket, now: datetime | None = None) -> Ticket:
+    """Insert a ticket (caller holds the transaction). Events are emitted by the caller once the
+    first message is stored, so the ``ticket.created`` frame describes a complete ticket."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.create(
+        reference=reference_next(now=now),
+        channel=data.channel,
+        status=data.status,
+        priority=data.priority,
+        subject=data.subject[:300],
+        department=data.department,
+        category=data.category[:100],
+        language=data.language or "sv",
+        is_complaint=data.is_complaint,
+        contact_id=data.contact_id,
+        routing=data.routing or {},
+        held_for_id=data.held_for_id,
+        created_at=now,
+        updated_at=now,
+        last_message_at=now,
+        escalated_at=now if data.status == Status.ESCALATED else None,
+    )
+    _audit(ticket, actor=None, kind="created", to_value=data.status, channel=data.channel)
+    return ticket
+
+
+# --- agent actions ---------------------------------------------------------------------------
+
+@transaction.atomic
+def ticket_claim(*, ticket_id: int, actor: Any) -> Ticket:
+    """Take the ticket. Race-safe: the row lock makes exactly one of two concurrent claims win."""
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    if ticket.assignee_id == actor.pk:
+        return ticket
+    if ticket.assignee_id is not None:
+        raise AlreadyClaimed(f"Ticket {ticket.reference} is already held by {ticket.assignee.get_username()}.")
+    if not ticket.is_active:
+        raise TransitionNotAllowed(ticket.status, ticket.status, action="claim")
+    fields = ["assignee"]
+    ticket.assignee = actor
+    if ticket.status == Status.NEW:
+        fields += _set_status(ticket, Status.OPEN, actor=actor, action="claim")
+    _audit(ticket, actor=actor, kind="assignee", to_value=actor.get_username())
+    _touch(ticket, fields)
+    events.emit_ticket_event("ticket.updated", ticket, change="claimed")
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(*, ticket_id: int, assignee_id: int | None, actor: Any) -> Ticket:
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    if not ticket.is_active:
+        raise TransitionNotAllowed(ticket.status, ticket.status, action="assign")
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(pk=assignee_id, is_active=True).exclude(role="").first()
+        if assignee is None:
+            raise DomainError("The assignee must be an active member of staff.", code="invalid_assignee")
+        if not assignee.sees_all_departments and assignee.department_id != ticket.department_id:
+            raise DomainError("A caseworker can only be assigned tickets of their own department.", code="invalid_assignee")
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
+    previous = ticket.assignee.get_username() if ticket.assignee_id else ""
+    ticket.assignee = assignee
+    fields = ["assignee"]
+    if assignee and ticket.status == Status.NEW:
+        fields += _set_status(ticket, Status.OPEN, actor=actor, action="assign")
+    _audit(ticket, actor=actor, kind="assignee", from_value=previous, to_value=assignee.get_username() if assignee else "")
+    _touch(ticket, fields)
+    events.emit_ticket_event("ticket.updated", ticket, change="assigned")
+    return ticket
+
+
+def _add_message(
+    ticket: Ticket,
+    *,
+    direction: str,
+    actor: Any,
+    body_text: str,
+    body_html: str = "",
+    channel: str | None = None,
+    is_automatic: bool = False,
+    meta: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Message:
+    now = now or timezone.now()
+    message = Message.objects.create(
+        ticket=ticket,
+        direction=direction,
+        channel=channel or ticket.channel,
+        author=actor if getattr(actor, "pk", None) else None,
+        sender=actor.get_full_name() or actor.get_username() if getattr(actor, "pk", None) else "",
+        subject=ticket.subject if direction == Message.Direction.OUTBOUND else "",
+        body_text=body_text,
+        body_html=body_html,
+        is_automatic=is_automatic,
+        delivery_status=Message.Delivery.PENDING if direction == Message.Direction.OUTBOUND else "",
+        meta=meta or {},
+        created_at=now,
+    )
+    return message
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket_id: int,
+    actor: Any,
+    body: str,
+    status_after: str | None = None,
+    is_automatic: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> Message:
+    """Answer the resident through the ticket's own channel (delivery happens after commit)."""
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("The reply is empty.", code="empty")
+    ticket = _locked(ticket_id)
+    if not is_automatic:
+        _require_staff(actor, ticket)
+    if ticket.status == Status.CLOSED:
+        raise TransitionNotAllowed(ticket.status, ticket.status, action="reply")
+    if status_after not in (None, "", Status.WAITING, Status.RESOLVED, Status.OPEN):
+        raise DomainError("status_after must be 'waiting', 'resolved' or 'open'.", code="invalid_status")
+    now = timezone.now()
+    message = _add_message(
+        ticket, direction=Message.Direction.OUTBOUND, actor=actor, body_text=body, is_automatic=is_automatic, meta=meta, now=now
+    )
+    fields = ["last_message_at"]
+    ticket.last_message_at = now
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+        fields.append("first_response_at")
+    if not is_automatic and ticket.assignee_id is None and actor.sees_all_departments:
+        ticket.assignee = actor
+        fields.append("assignee")
+    if ticket.status == Status.NEW:
+        fields += _set_status(ticket, Status.OPEN, actor=actor, action="reply", now=now)
+    if status_after and status_after != ticket.status:
+        if status_after == Status.RESOLVED and ticket.first_contact_resolution is None:
+            ticket.first_contact_resolution = _is_first_contact(ticket)
+            fields.append("first_contact_resolution")
+        fields += _set_status(ticket, status_after, actor=actor, action="reply", now=now)
+    _audit(ticket, actor=actor, kind="reply", to_value=str(message.pk), automatic=is_automatic)
+    _touch(ticket, fields, now=now)
+    events.emit_ticket_event("message.created", ticket, message_id=message.pk, direction=message.direction)
+    # Imported here: outbound delivery depends on the channel adapters, not the other way round.
+    from contactcentre.intake.outbound import deliver_on_commit
+
+    deliver_on_commit(message)
+    return message
+
+
+def _is_first_contact(ticket: Ticket) -> bool:
+    # Resolved at first contact: never escalated and never handed back and forth with the resident.
+    return ticket.escalated_at is None and not ticket.events.filter(kind="status", to_value=Status.WAITING).exists()
+
+
+@transaction.atomic
+def ticket_note(*, ticket_id: int, actor: Any, body: str) -> Message:
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("The note is empty.", code="empty")
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    message = _add_message(ticket, direction=Message.Direction.NOTE, actor=actor, body_text=body, channel="internal")
+    _audit(ticket, actor=actor, kind="note", to_value=str(message.pk))
+    _touch(ticket, [])
+    events.emit_ticket_event("message.created", ticket, message_id=message.pk, direction=message.direction)
+    return message
+
+
+@transaction.atomic
+def ticket_escalate(*, ticket_id: int, actor: Any, department_code: str, note: str = "") -> Ticket:
+    """Hand the ticket to a department's caseworkers, with a note for them."""
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    department = Department.objects.filter(code=department_code, is_active=True).first()
+    if department is None:
+        raise DomainError(f"Unknown department '{department_code}'.", code="invalid_department")
+    if ticket.status == Status.ESCALATED and ticket.department_id == department.pk:
+        raise TransitionNotAllowed(ticket.status, Status.ESCALATED, action="escalate")
+    fields = []
+    if ticket.status == Status.ESCALATED:
+        # Re-escalation to another department: a department change, status stays.
+        pass
+    else:
+        fields += _set_status(ticket, Status.ESCALATED, actor=actor, action="escalate")
+    previous_code = ticket.department.code if ticket.department_id else ""
+    if ticket.department_id != department.pk:
+        _audit(ticket, actor=actor, kind="department", from_value=previous_code, to_value=department.code)
+        _record_routing_correction(ticket, department.code, source="escalation")
+    ticket.department = department
+    ticket.escalated_at = timezone.now()
+    # The department's caseworkers pick it up; the agent's hold ends with the hand-over.
+    ticket.assignee = None
+    fields += ["department", "escalated_at", "assignee"]
+    if note.strip():
+        _add_message(ticket, direction=Message.Direction.NOTE, actor=actor, body_text=note.strip(), channel="internal")
+    _touch(ticket, fields)
+    events.emit_ticket_event("ticket.updated", ticket, change="escalated")
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve(*, ticket_id: int, actor: Any, first_contact: bool | None = None, note: str = "") -> Ticket:
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    if ticket.status == Status.RESOLVED:
+        raise TransitionNotAllowed(ticket.status, Status.RESOLVED, action="resolve")
+    fields = _set_status(ticket, Status.RESOLVED, actor=actor, action="resolve")
+    ticket.first_contact_resolution = _is_first_contact(ticket) if first_contact is None else first_contact
+    fields.append("first_contact_resolution")
+    if note.strip():
+        _add_message(ticket, direction=Message.Direction.NOTE, actor=actor, body_text=note.strip(), channel="internal")
+    _touch(ticket, fields)
+    events.emit_ticket_event("ticket.updated", ticket, change="resolved")
+    return ticket
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket_id: int, actor: Any, reason: str = "") -> Ticket:
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    if ticket.status != Status.RESOLVED:
+        raise TransitionNotAllowed(ticket.status, Status.OPEN, action="reopen")
+    fields = _set_status(ticket, Status.OPEN, actor=actor, action="reopen")
+    if reason.strip():
+        _add_message(ticket, direction=Message.Direction.NOTE, actor=actor, body_text=reason.strip(), channel="internal")
+    _touch(ticket, fields)
+    events.emit_ticket_event("ticket.updated", ticket, change="reopened")
+    return ticket
+
+
+@transaction.atomic
+def ticket_transition(*, ticket_id: int, to: str, actor: Any) -> Ticket:
+    """A bare status change (waiting, close, ...), for the transitions without their own action."""
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    if to not in Status.values:
+        raise DomainError(f"Unknown status '{to}'.", code="invalid_status")
+    if to == ticket.status:
+        raise TransitionNotAllowed(ticket.status, to)
+    fields = _set_status(ticket, to, actor=actor)
+    _touch(ticket, fields)
+    events.emit_ticket_event("ticket.updated", ticket, change="status")
+    return ticket
+
+
+def _record_routing_correction(ticket: Ticket, department_code: str, *, source: str) -> None:
+    """Tell the router an agent disagreed with it, so later decisions learn (if it listens)."""
+    decided = (ticket.routing or {}).get("department")
+    if not ticket.routing or decided == department_code:
+        return
+    transaction.on_commit(lambda: _correction_hook(ticket.pk, department_code, source))
+
+
+def _correction_hook(ticket_id: int, department_code: str, source: str) -> None:
+    from django.utils.module_loading import import_string
+
+    path = getattr(settings, "CONTACTCENTRE_ROUTING_CORRECTION", "")
+    if path:
+        import_string(path)(ticket_id=ticket_id, department=department_code, source=source)

@@ -1,0 +1,117 @@
+"""Websocket adapters. Thin: check the user, join groups derived server-side, accept, say hello;
+the database is reached only through ``database_sync_to_async`` helpers."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from contactcentre.tickets import selectors
+from contactcentre.tickets.events import STAFF_GROUP, department_group, ticket_group
+
+RESYNC_LIMIT = 500
+
+
+@database_sync_to_async
+def _groups_for(user: Any) -> list[str]:
+    if not getattr(user, "is_staff_member", False):
+        return []
+    if user.sees_all_departments:
+        return [STAFF_GROUP]
+    if user.department_id:
+        return [department_group(user.department.code)]
+    return []
+
+
+@database_sync_to_async
+def _last_event_id() -> int:
+    return selectors.live_event_last_id()
+
+
+@database_sync_to_async
+def _events_since(user: Any, since: int) -> list[dict[str, Any]]:
+    events = selectors.live_events_since(user=user, since=since, limit=RESYNC_LIMIT)
+    return [{"id": e.pk, "type": e.type, "ts": e.created_at.isoformat(), **e.payload} for e in events]
+
+
+@database_sync_to_async
+def _may_watch(user: Any, ticket_id: int) -> bool:
+    return selectors.ticket_scope(user).filter(pk=ticket_id).exists()
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    """``/ws/agent/``: every ticket event the member of staff may see, as small JSON frames.
+
+    Protocol (client -> server): ``{"type": "resync", "since": <event id>}`` replays missed
+    events; ``{"type": "watch", "ticket_id": N}`` / ``unwatch`` join a ticket's group;
+    ``{"type": "ping"}`` -> ``pong``.
+    """
+
+    groups_joined: list[str]
+
+    async def connect(self) -> None:
+        self.groups_joined = []
+        # An event reaches a socket once per group it is in (staff + a watched ticket): the
+        # recent ids let us send each frame once.
+        self._recent_ids: deque[int] = deque(maxlen=64)
+        user = self.scope.get("user")
+        groups = await _groups_for(user) if user is not None and user.is_authenticated else []
+        if not groups:
+            await self.close(code=4401)
+            return
+        # Join before reading the snapshot (the hello's last id): no event falls in between.
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = groups
+        await self.accept()
+        await self.send_json({"type": "hello", "user": user.get_username(), "role": user.role,
+                              "last_event_id": await _last_event_id()})
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "detail": "Frames are JSON objects."})
+            return
+        kind = content.get("type")
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+        elif kind == "resync":
+            await self._resync(content.get("since"))
+        elif kind in ("watch", "unwatch"):
+            await self._watch(kind, content.get("ticket_id"))
+        else:
+            await self.send_json({"type": "error", "detail": f"Unknown frame type {kind!r}."})
+
+    async def _resync(self, since: Any) -> None:
+        if not isinstance(since, int) or since < 0:
+            await self.send_json({"type": "error", "detail": "resync needs an integer 'since'."})
+            return
+        events = await _events_since(self.scope["user"], since)
+        await self.send_json({"type": "resync", "events": events, "complete": len(events) < RESYNC_LIMIT})
+
+    async def _watch(self, kind: str, ticket_id: Any) -> None:
+        if not isinstance(ticket_id, int) or not await _may_watch(self.scope["user"], ticket_id):
+            await self.send_json({"type": "error", "detail": "No such ticket."})
+            return
+        group = ticket_group(ticket_id)
+        if kind == "watch" and group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        elif kind == "unwatch" and group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.groups_joined.remove(group)
+
+    async def live_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        event_id = event.get("id")
+        if event_id is not None:
+            if event_id in self._recent_ids:
+                return
+            self._recent_ids.append(event_id)
+        await self.send_json(event)

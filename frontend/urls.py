@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("arende/<str:token>/", views.ticket_status, name="ticket-status"),
+]

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import DepartmentFactory, UserFactory
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return [f"contactcentre: database={db} channel_layer={layer} redis={'yes' if settings.REDIS_URL else 'no'}"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_services_reachable() -> None:
+    """When CI points us at real Redis, it must be there: fail, never fall back or skip."""
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Throttle counters and cached engines live in the cache; each test starts clean.
+    cache.clear()
+
+
+@pytest.fixture
+def departments(db):
+    return {
+        code: DepartmentFactory(code=code, name=name)
+        for code, name in [("bygglov", "Bygglov"), ("miljotillsyn", "Miljötillsyn"), ("kundtjanst", "Kundtjänst")]
+    }
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="anna", role="agent", first_name="Anna")
+
+
+@pytest.fixture
+def agent2(db):
+    return UserFactory(username="bertil", role="agent", first_name="Bertil")
+
+
+@pytest.fixture
+def supervisor(db):
+    return UserFactory(username="sara", role="supervisor")
+
+
+@pytest.fixture
+def caseworker(db, departments):
+    return UserFactory(username="cecilia", role="caseworker", department=departments["bygglov"])
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def client_for(user) -> APIClient:  # type: ignore[no-untyped-def]
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def agent_api(agent) -> APIClient:
+    return client_for(agent)
+
+
+def web_enquiry(api: APIClient, **overrides):  # type: ignore[no-untyped-def]
+    payload = {
+        "name": "Anna Andersson",
+        "email": "anna.andersson@example.org",
+        "subject": "Fråga om bygglov",
+        "message": "Hej, behöver jag bygglov för ett staket?",
+        "language": "sv",
+    } | overrides
+    return api.post("/api/v1/intake/web/", payload, format="json")
