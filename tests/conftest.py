@@ -25,9 +25,11 @@ def _real_services_reachable() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
+def _fresh_cache(settings) -> None:
     # Throttle counters and cached engines live in the cache; each test starts clean.
     cache.clear()
+    # Hashing speed is irrelevant to what the tests prove (the lockout tests count attempts).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

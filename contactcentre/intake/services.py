@@ -193,7 +193,7 @@ def _open_ticket(
 
 
 def _thread_into(ticket: Ticket, inbound: InboundMessage, *, contact_id: int | None, now) -> IntakeResult:
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("department", "assignee").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     message = _message_create(ticket, inbound, now=now)
     fields = ["last_message_at", "version", "updated_at"]
     ticket.last_message_at = now

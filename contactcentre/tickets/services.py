@@ -45,11 +45,9 @@ def reference_next(*, now: datetime | None = None) -> str:
 
 def _locked(ticket_id: int) -> Ticket:
     try:
-        return (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("department", "assignee")
-            .get(pk=ticket_id)
-        )
+        # No joins under the lock: after waiting for it, PostgreSQL re-reads the locked row but
+        # not the joined ones, so a joined assignee could be stale. Relations load afterwards.
+        return Ticket.objects.select_for_update().get(pk=ticket_id)
     except Ticket.DoesNotExist as exc:
         raise NotFound(f"Ticket {ticket_id} does not exist.") from exc
 

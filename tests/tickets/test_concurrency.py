@@ -1,0 +1,93 @@
+"""Two agents claim the same ticket at the same moment: exactly one wins.
+
+Real concurrent HTTP requests against a live server (threads, one connection each) on the
+suite's database: PostgreSQL in CI (row lock via SELECT ... FOR UPDATE), SQLite on the
+embedded default (serialised writers)."""
+
+import threading
+
+import httpx
+import pytest
+from rest_framework.authtoken.models import Token
+
+from contactcentre.tickets.models import Ticket, TicketEvent
+from tests.factories import TicketFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("agents", [2, 8])
+def test_concurrent_claims_exactly_one_wins(live_server, agents):
+    ticket = TicketFactory()
+    tokens = [Token.objects.create(user=UserFactory(username=f"racer{i}", role="agent")).key for i in range(agents)]
+    barrier = threading.Barrier(agents)
+    results: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def claim(token: str) -> None:
+        with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Token {token}"}, timeout=30) as client:
+            barrier.wait()
+            r = client.post(f"/api/v1/tickets/{ticket.reference}/claim/")
+            with lock:
+                results.append((token, r.status_code))
+
+    threads = [threading.Thread(target=claim, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    codes = sorted(code for _, code in results)
+    assert codes == [200] + [409] * (agents - 1)
+    winner_token = next(tok for tok, code in results if code == 200)
+    ticket.refresh_from_db()
+    assert ticket.assignee == Token.objects.get(key=winner_token).user
+    assert TicketEvent.objects.filter(ticket=ticket, kind="assignee").count() == 1
+
+
+def test_concurrent_intake_gives_distinct_references(live_server):
+    n = 10
+    barrier = threading.Barrier(n)
+    refs: list[str] = []
+    lock = threading.Lock()
+
+    def submit(i: int) -> None:
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            barrier.wait()
+            r = client.post("/api/v1/intake/web/", json={"email": f"p{i}@example.org", "message": f"Fråga {i}"})
+            assert r.status_code == 201, r.text
+            with lock:
+                refs.append(r.json()["reference"])
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(refs) == n == len(set(refs)) == Ticket.objects.count()
+
+
+def test_the_same_message_delivered_concurrently_is_stored_once(live_server):
+    n = 6
+    barrier = threading.Barrier(n)
+    codes: list[int] = []
+    refs: set[str] = set()
+    lock = threading.Lock()
+
+    def submit() -> None:
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            barrier.wait()
+            r = client.post("/api/v1/intake/web/", json={"email": "same@example.org", "message": "Hej"},
+                            headers={"Idempotency-Key": "retry-abcdef-123"})
+            with lock:
+                codes.append(r.status_code)
+                refs.add(r.json()["reference"])
+
+    threads = [threading.Thread(target=submit) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200] * (n - 1) + [201]
+    assert len(refs) == 1
+    assert Ticket.objects.count() == 1
