@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import auth, contacts, departments, events, intake, tickets
+from . import auth, chat, contacts, departments, email_intake, events, intake, open311, phone, tickets
 
 app_name = "api"
 
@@ -23,6 +23,13 @@ v1 = [
     path("departments/", departments.DepartmentListView.as_view(), name="department-list"),
     path("events/", events.EventsView.as_view(), name="events"),
     path("intake/web/", intake.WebIntakeView.as_view(), name="intake-web"),
+    path("", include(email_intake.urlpatterns)),
+    path("", include(phone.urlpatterns)),
+    path("", include(chat.urlpatterns)),
 ]
 
-urlpatterns = [path("v1/", include(v1))]
+urlpatterns = [
+    path("v1/", include(v1)),
+    # Open311 GeoReport v2 lives at its own conventional root.
+    path("open311/v2/", include(open311.urlpatterns)),
+]

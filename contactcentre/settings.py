@@ -53,6 +53,11 @@ INSTALLED_APPS = [
     "contactcentre.accounts",
     "contactcentre.tickets",
     "contactcentre.intake",
+    "contactcentre.ops",
+    "contactcentre.intake.mail",
+    "contactcentre.intake.phone",
+    "contactcentre.intake.chat",
+    "contactcentre.intake.open311",
     "api",
     "frontend",
 ]
@@ -232,6 +237,9 @@ SPECTACULAR_SETTINGS = {
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SOL")
 CONTACTCENTRE_ROUTER = env.str("CONTACTCENTRE_ROUTER", default="contactcentre.intake.ports.null_router")
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SE")
+# Background services `manage.py serve` starts inside the web process on the embedded default
+# (each a callable that starts a daemon thread and returns a line describing it).
+EMBEDDED_SERVICES: list[str] = env.list("EMBEDDED_SERVICES", default=[])
 # Origins allowed to open the agent websocket from a browser (besides ALLOWED_HOSTS).
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
 # Pages that may embed the resident chat widget (the city's public web sites).
@@ -263,3 +271,19 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 AUTH_USER_MODEL = "accounts.User"
+
+# --- Channel adapters ---------------------------------------------------------------------
+# channel -> dotted path of the deliverer for agents' replies (see contactcentre/intake/outbound.py)
+CONTACTCENTRE_OUTBOUND: dict[str, str] = {}
+
+# >>> e-mail channel settings
+# <<< e-mail channel settings
+
+# >>> phone channel settings
+# <<< phone channel settings
+
+# >>> chat channel settings
+# <<< chat channel settings
+
+# >>> open311 settings
+# <<< open311 settings

@@ -1,0 +1,37 @@
+# contactcentre: `make run` starts the whole system on the embedded default, `make test` proves it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install migrate demo lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+## run: install, migrate, load demo data, start everything on http://$(HOST):$(PORT)
+run: demo
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+## test: the whole suite; uses DATABASE_URL/REDIS_URL when set (and fails if they are unreachable)
+test: install
+	@bash scripts/ensure-test-deps.sh
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf var/ .pytest_cache

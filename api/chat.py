@@ -1,0 +1,3 @@
+"""Filled in by the chat channel adapter."""
+
+urlpatterns: list = []

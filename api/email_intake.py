@@ -1,0 +1,3 @@
+"""Filled in by the email_intake channel adapter."""
+
+urlpatterns: list = []

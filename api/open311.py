@@ -1,0 +1,3 @@
+"""Filled in by the open311 channel adapter."""
+
+urlpatterns: list = []

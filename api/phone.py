@@ -1,0 +1,3 @@
+"""Filled in by the phone channel adapter."""
+
+urlpatterns: list = []
