@@ -1,13 +1,12 @@
 from __future__ import annotations
 
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-
-from rest_framework.authtoken.models import Token
 
 
 class TokenView(ObtainAuthToken):

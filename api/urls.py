@@ -1,6 +1,17 @@
 from django.urls import include, path
 
-from . import auth, chat, contacts, departments, email_intake, events, intake, open311, phone, tickets
+from . import (
+    auth,
+    chat,
+    contacts,
+    departments,
+    email_intake,
+    events,
+    intake,
+    open311,
+    phone,
+    tickets,
+)
 
 app_name = "api"
 

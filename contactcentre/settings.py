@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "contactcentre.intake.open311",
     "api",
     "frontend",
+    "knowledge",
+    "routing",
 ]
 
 MIDDLEWARE = [
@@ -235,7 +237,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- The contact centre itself ------------------------------------------------------------
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SOL")
-CONTACTCENTRE_ROUTER = env.str("CONTACTCENTRE_ROUTER", default="contactcentre.intake.ports.null_router")
+CONTACTCENTRE_ROUTER = env.str("CONTACTCENTRE_ROUTER", default="routing.services.route_request")
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SE")
 # Background services `manage.py serve` starts inside the web process on the embedded default
 # (each a callable that starts a daemon thread and returns a line describing it).

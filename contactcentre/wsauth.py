@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import WebsocketDenier
 from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import validate_host

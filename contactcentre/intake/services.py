@@ -21,7 +21,14 @@ from contactcentre.tickets.contacts import contact_find_or_create
 from contactcentre.tickets.errors import DomainError
 from contactcentre.tickets.html import sanitise_html
 from contactcentre.tickets.identifiers import normalise_phone
-from contactcentre.tickets.models import Attachment, Channel, Department, Message, Ticket, TicketEvent
+from contactcentre.tickets.models import (
+    Attachment,
+    Channel,
+    Department,
+    Message,
+    Ticket,
+    TicketEvent,
+)
 from contactcentre.tickets.services import NewTicket, ticket_create, ticket_reply
 
 from .base import InboundMessage

@@ -14,7 +14,7 @@ from contactcentre.tickets.models import Ticket
 
 DEMO_DIR = Path(settings.BASE_DIR) / "knowledge" / "demo"
 # Local demo only: load_demo refuses to run in production.
-DEMO_PASSWORD = "demo-kontakt-2026"
+DEMO_PASSWORD = "demo-kontakt-2026"  # noqa: S105 - a published demo login, refused in production
 
 DEMO_STAFF = [
     ("anna", "agent", "", "Anna", ["sv", "en"]),

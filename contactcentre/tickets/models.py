@@ -81,6 +81,9 @@ class ReferenceSequence(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="uniq_reference_sequence")]
 
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last_value}"
+
 
 class Channel(models.TextChoices):
     WEB = "web", _("Webbformulär")
@@ -244,6 +247,9 @@ class TicketEvent(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_created")]
 
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind} {self.from_value}->{self.to_value}"
+
     def save(self, *args: object, **kwargs: object) -> None:
         # The log is evidence: rows are written once and never rewritten.
         if not self._state.adding:
@@ -267,3 +273,6 @@ class LiveEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["department_code", "id"], name="liveevent_dept_id")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.type} {self.ticket_reference}"

@@ -3,7 +3,7 @@ from rest_framework.test import APIClient
 
 from contactcentre.tickets.models import Message, Ticket, TicketEvent
 from tests.conftest import client_for, web_enquiry
-from tests.factories import ContactFactory, TicketFactory, UserFactory
+from tests.factories import TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
