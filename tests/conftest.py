@@ -33,6 +33,12 @@ def _fresh_cache(settings) -> None:
 
 
 @pytest.fixture
+def null_router(settings):
+    """Route nothing: for tests of the ticket machinery that must not depend on the engine."""
+    settings.CONTACTCENTRE_ROUTER = "contactcentre.intake.ports.null_router"
+
+
+@pytest.fixture
 def departments(db):
     return {
         code: DepartmentFactory(code=code, name=name)

@@ -28,13 +28,10 @@ DEFAULT_OUTBOUND: dict[str, str] = {
 
 
 @cache
-def _deliverers() -> dict[str, Callable[[int], None]]:
-    table = DEFAULT_OUTBOUND | getattr(settings, "CONTACTCENTRE_OUTBOUND", {})
-    return {channel: import_string(path) for channel, path in table.items()}
-
-
 def deliverer_for(channel: str) -> Callable[[int], None] | None:
-    return _deliverers().get(channel)
+    # Imported per channel, so one channel's adapter never breaks replies on the others.
+    path = (DEFAULT_OUTBOUND | getattr(settings, "CONTACTCENTRE_OUTBOUND", {})).get(channel)
+    return import_string(path) if path else None
 
 
 def deliver_on_commit(message: Message) -> None:

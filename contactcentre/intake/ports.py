@@ -13,6 +13,8 @@ from functools import cache
 from typing import Literal
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 Action = Literal["answer", "escalate", "agent"]
@@ -78,3 +80,9 @@ def null_router(request: RoutingRequest) -> RoutingOutcome:
 @cache
 def get_router() -> Router:
     return import_string(settings.CONTACTCENTRE_ROUTER)
+
+
+@receiver(setting_changed)
+def _router_setting_changed(*, setting: str, **kwargs: object) -> None:
+    if setting == "CONTACTCENTRE_ROUTER":
+        get_router.cache_clear()

@@ -5,7 +5,7 @@ import pytest
 from contactcentre.tickets.models import Contact, LiveEvent, Message, Ticket, TicketEvent
 from tests.conftest import web_enquiry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("null_router")]
 
 
 def test_web_enquiry_becomes_a_ticket_with_a_reference(api, django_capture_on_commit_callbacks):

@@ -5,7 +5,7 @@ from contactcentre.tickets.models import Message, Ticket, TicketEvent
 from tests.conftest import client_for, web_enquiry
 from tests.factories import TicketFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("null_router")]
 
 
 @pytest.fixture

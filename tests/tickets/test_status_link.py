@@ -7,7 +7,7 @@ from contactcentre.tickets.links import ticket_status_token
 from contactcentre.tickets.models import Ticket
 from tests.conftest import web_enquiry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("null_router")]
 
 
 def test_status_page_shows_the_conversation_and_takes_a_reply(api, agent_api, client):
