@@ -1,0 +1,140 @@
+"""Agents' replies leave as threaded e-mail, received by a real local SMTP sink."""
+
+from __future__ import annotations
+
+import pytest
+
+from contactcentre.intake.mail.models import AutoReply
+from contactcentre.intake.mail.services import receipt_send_on_commit
+from contactcentre.intake.mail.tasks import email_send_task
+from contactcentre.tickets.models import Message, Ticket, TicketEvent
+from contactcentre.tickets.services import ticket_reply
+from tests.conftest import client_for, web_enquiry
+from tests.factories import ContactFactory, TicketFactory
+from tests.procs import free_port
+
+from .conftest import CITY, mail, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_agent_reply_through_the_api_is_a_threaded_email(smtp_intake, mail_sink, agent, settings):
+    settings.DEFAULT_FROM_EMAIL = "Solna stad <noreply@solna.example.org>"
+    send(smtp_intake, mail(message_id="<q1@mail.example.org>"))
+    ticket = Ticket.objects.get()
+    send(smtp_intake, mail(subject="Re: Fråga om bygglov", message_id="<q2@mail.example.org>",
+                           In_Reply_To="<q1@mail.example.org>", References="<q1@mail.example.org>"))
+    mail_sink.wait_for(1)  # the receipt
+    mail_sink.messages.clear()
+
+    response = client_for(agent).post(f"/api/v1/tickets/{ticket.reference}/reply/",
+                                      {"body": "Hej Anna! Staket under 1,1 m kräver inget bygglov.", "status_after": "waiting"},
+                                      format="json")
+    assert response.status_code == 201, response.content
+
+    [sent] = mail_sink.wait_for(1)
+    reply = Message.objects.get(direction="outbound")
+    assert reply.delivery_status == "sent" and reply.delivery_error == ""
+    assert sent["Message-ID"] == reply.external_id
+    assert sent["In-Reply-To"] == "<q2@mail.example.org>"
+    assert sent["References"].split() == ["<q1@mail.example.org>", "<q2@mail.example.org>"]
+    assert sent["Subject"] == f"Re: Fråga om bygglov [{ticket.reference}]"
+    assert sent["Reply-To"] == CITY
+    assert sent["To"].addresses[0].addr_spec == "anna@example.org"
+    assert sent["From"].addresses[0].addr_spec == "noreply@solna.example.org"
+    assert sent["Auto-Submitted"] is None  # a person wrote this one
+    assert "Staket under 1,1 m" in sent.get_content() and ticket.reference in sent.get_content()
+    assert mail_sink.envelopes[-1][1] == ["anna@example.org"]
+
+    # The resident answers our reply: it threads by our Message-ID.
+    send(smtp_intake, mail(subject="Tack", message_id="<q3@mail.example.org>", In_Reply_To=reply.external_id))
+    assert Ticket.objects.count() == 1
+    assert Ticket.objects.get().status == "open"
+
+
+def test_a_retried_job_sends_once_with_the_same_message_id(mail_sink, agent):
+    ticket = _email_ticket()
+    reply = ticket_reply(ticket_id=ticket.pk, actor=agent, body="Svar")
+    assert len(mail_sink.wait_for(1)) == 1
+    reply.refresh_from_db()
+    first_id = reply.external_id
+
+    assert email_send_task.apply(args=[reply.pk]).get() == "skipped"
+    reply.refresh_from_db()
+    assert reply.external_id == first_id and len(mail_sink.messages) == 1
+
+
+def test_message_id_is_fixed_before_the_first_attempt_and_reused(mail_sink, agent, settings):
+    sink_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # nothing listens: the first attempts fail
+    ticket = _email_ticket()
+    reply = ticket_reply(ticket_id=ticket.pk, actor=agent, body="Svar")
+    reply.refresh_from_db()
+    assert reply.delivery_status == "failed"
+    failed_id = reply.external_id
+    assert failed_id.startswith("<")
+
+    # An operator (or a later retry) re-queues it: the very same id goes out.
+    Message.objects.filter(pk=reply.pk).update(delivery_status="pending")
+    settings.EMAIL_PORT = sink_port
+    assert email_send_task.apply(args=[reply.pk]).get() == "sent"
+    [sent] = mail_sink.wait_for(1)
+    assert sent["Message-ID"] == failed_id
+
+
+def test_final_failure_is_visible_on_the_ticket(mail_sink, agent, settings):
+    settings.EMAIL_PORT = free_port()
+    ticket = _email_ticket()
+    reply = ticket_reply(ticket_id=ticket.pk, actor=agent, body="Svar")
+    reply.refresh_from_db()
+    assert reply.delivery_status == "failed"
+    assert "ConnectionRefusedError" in reply.delivery_error
+    assert reply.meta["email_out"]["attempts"] == settings.EMAIL_SEND_MAX_RETRIES + 1
+    assert TicketEvent.objects.filter(ticket=ticket, kind="delivery_failed", to_value=str(reply.pk)).count() == 1
+    detail = client_for(agent).get(f"/api/v1/tickets/{ticket.reference}/messages/").json()
+    assert "failed" in str(detail)
+
+
+def test_no_address_fails_at_once(mail_sink, agent):
+    ticket = TicketFactory(channel="email", contact=ContactFactory())
+    reply = ticket_reply(ticket_id=ticket.pk, actor=agent, body="Svar")
+    reply.refresh_from_db()
+    assert reply.delivery_status == "failed" and "e-postadress" in reply.delivery_error
+    assert reply.meta["email_out"]["attempts"] == 1
+
+
+def test_header_injection_in_names_and_subjects_adds_nothing(mail_sink, agent):
+    ticket = _email_ticket(name="Eve\r\nBcc: victim@example.net", subject="Hej\r\nBcc: victim@example.net\r\nX-Evil: 1")
+    ticket_reply(ticket_id=ticket.pk, actor=agent, body="Svar")
+    [sent] = mail_sink.wait_for(1)
+    assert mail_sink.envelopes[0][1] == ["anna@example.org"]
+    assert sent["Bcc"] is None and sent["X-Evil"] is None
+    assert "\n" not in sent["Subject"] and sent["Subject"].endswith(f"[{ticket.reference}]")
+    assert [a.addr_spec for a in sent["To"].addresses] == ["anna@example.org"]
+
+
+def test_web_form_ticket_gets_an_emailed_receipt(api, mail_sink):
+    # The web intake sends the receipt itself; asking again sends no second one.
+    response = web_enquiry(api, language="en", email="resident@example.org")
+    ticket = Ticket.objects.get(reference=response.json()["reference"])
+    [receipt] = mail_sink.wait_for(1)
+    assert receipt_send_on_commit(ticket) is False
+    assert receipt["To"] == "resident@example.org"
+    assert receipt["Auto-Submitted"] == "auto-replied"
+    assert "We have received your message" in receipt.get_content()
+    assert ticket.reference in receipt["Subject"] and "/arende/" in receipt.get_content()
+    assert AutoReply.objects.get().status == "sent"
+
+
+def test_no_receipt_for_a_web_ticket_without_email(api, mail_sink):
+    response = web_enquiry(api, email="", phone="070-174 06 01")
+    ticket = Ticket.objects.get(reference=response.json()["reference"])
+    assert receipt_send_on_commit(ticket) is False
+    assert mail_sink.wait_for(1, timeout=0.3) == []
+
+
+def _email_ticket(*, name: str = "Anna Andersson", subject: str = "Fråga") -> Ticket:
+    from tests.factories import contact_with_email
+
+    contact = contact_with_email("anna@example.org", name=name)
+    return TicketFactory(channel="email", contact=contact, subject=subject)
