@@ -10,7 +10,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from contactcentre.tickets import selectors
-from contactcentre.tickets.events import STAFF_GROUP, department_group, ticket_group
+from contactcentre.tickets.events import STAFF_GROUP, department_group, ticket_group, user_group
+
+from .chat_consumers import AgentChatMixin
 
 RESYNC_LIMIT = 500
 
@@ -20,9 +22,9 @@ def _groups_for(user: Any) -> list[str]:
     if not getattr(user, "is_staff_member", False):
         return []
     if user.sees_all_departments:
-        return [STAFF_GROUP]
+        return [STAFF_GROUP, user_group(user.pk)]
     if user.department_id:
-        return [department_group(user.department.code)]
+        return [department_group(user.department.code), user_group(user.pk)]
     return []
 
 
@@ -42,12 +44,12 @@ def _may_watch(user: Any, ticket_id: int) -> bool:
     return selectors.ticket_scope(user).filter(pk=ticket_id).exists()
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(AgentChatMixin, AsyncJsonWebsocketConsumer):
     """``/ws/agent/``: every ticket event the member of staff may see, as small JSON frames.
 
     Protocol (client -> server): ``{"type": "resync", "since": <event id>}`` replays missed
     events; ``{"type": "watch", "ticket_id": N}`` / ``unwatch`` join a ticket's group;
-    ``{"type": "ping"}`` -> ``pong``.
+    ``{"type": "ping"}`` -> ``pong``; ``chat.*`` frames: see ``AgentChatMixin``.
     """
 
     groups_joined: list[str]
@@ -67,10 +69,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
         await self.accept()
+        await self.chat_connect()
         await self.send_json({"type": "hello", "user": user.get_username(), "role": user.role,
                               "last_event_id": await _last_event_id()})
 
     async def disconnect(self, code: int) -> None:
+        await self.chat_disconnect()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -85,6 +89,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self._resync(content.get("since"))
         elif kind in ("watch", "unwatch"):
             await self._watch(kind, content.get("ticket_id"))
+        elif isinstance(kind, str) and kind.startswith("chat."):
+            await self.chat_frame(kind, content)
         else:
             await self.send_json({"type": "error", "detail": f"Unknown frame type {kind!r}."})
 

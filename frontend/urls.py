@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -7,4 +7,5 @@ app_name = "frontend"
 urlpatterns = [
     path("", views.home, name="home"),
     path("arende/<str:token>/", views.ticket_status, name="ticket-status"),
+    path("chat/", include("frontend.chat_views")),
 ]
