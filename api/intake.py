@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from contactcentre.intake.mail.services import receipt_send_on_commit
 from contactcentre.intake.web import web_form_receive
 from contactcentre.tickets.identifiers import normalise_organisation_number, normalise_phone
 from contactcentre.tickets.links import ticket_status_url
@@ -90,6 +91,10 @@ class WebIntakeView(APIView):
             raise serializers.ValidationError({"Idempotency-Key": ["8-128 characters: letters, digits, _ . : -"]})
         result = web_form_receive(data=ser.validated_data, idempotency_key=key)
         ticket = result.ticket
+        if result.created:
+            # The receipt (reference, commitment, signed status link) goes out by e-mail when the
+            # resident gave an address; it decides itself when not to send (held, rate-limited).
+            receipt_send_on_commit(ticket)
         body = {
             "reference": ticket.reference,
             "status": ticket.status,

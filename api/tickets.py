@@ -133,6 +133,17 @@ class ReplyInput(serializers.Serializer):
     status_after = serializers.ChoiceField(
         choices=["waiting", "resolved", "open"], required=False, allow_null=True, default=None
     )
+    article = serializers.SlugField(
+        required=False, allow_blank=True, default="",
+        help_text="slug of the knowledge-base article the reply is based on (the router learns from it)",
+    )
+
+    def validate_article(self, value: str) -> str:
+        from knowledge.models import Article
+
+        if value and not Article.objects.filter(slug=value, status=Article.Status.PUBLISHED).exists():
+            raise serializers.ValidationError("No published article with that slug.")
+        return value
 
 
 class ReplyView(_ActionView):
@@ -143,7 +154,10 @@ class ReplyView(_ActionView):
         return super().post(request, ref)
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> Response:
-        message = services.ticket_reply(ticket_id=ticket.pk, actor=request.user, body=data["body"], status_after=data["status_after"])
+        message = services.ticket_reply(
+            ticket_id=ticket.pk, actor=request.user, body=data["body"], status_after=data["status_after"],
+            meta={"article": data["article"]} if data["article"] else None,
+        )
         return Response(MessageOutput(message).data, status=status.HTTP_201_CREATED)
 
 

@@ -8,8 +8,10 @@ from . import (
     email_intake,
     events,
     intake,
+    knowledge,
     open311,
     phone,
+    routing,
     tickets,
 )
 
@@ -37,6 +39,8 @@ v1 = [
     path("", include(email_intake.urlpatterns)),
     path("", include(phone.urlpatterns)),
     path("", include(chat.urlpatterns)),
+    *knowledge.urlpatterns,
+    *routing.urlpatterns,
 ]
 
 urlpatterns = [

@@ -232,12 +232,18 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "contactcentre.tickets.models.Ticket.Status",
         "StatusChangeEnum": ["waiting", "open", "closed"],
         "StatusAfterReplyEnum": ["waiting", "resolved", "open"],
+        "ChannelEnum": "contactcentre.tickets.models.Channel",
+        "LanguageEnum": ["sv", "en", "fi"],
+        "ArticleLanguageEnum": "knowledge.models.Article.Language",
+        "ArticleStatusEnum": "knowledge.models.Article.Status",
     },
 }
 
 # --- The contact centre itself ------------------------------------------------------------
 TICKET_REFERENCE_PREFIX = env.str("TICKET_REFERENCE_PREFIX", default="SOL")
 CONTACTCENTRE_ROUTER = env.str("CONTACTCENTRE_ROUTER", default="routing.services.route_request")
+# Told after commit what agents did with the router's decisions (re-routing, the article used).
+CONTACTCENTRE_ROUTING_FEEDBACK = env.str("CONTACTCENTRE_ROUTING_FEEDBACK", default="routing.feedback.ticket_feedback")
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SE")
 # Background services `manage.py serve` starts inside the web process on the embedded default
 # (each a callable that starts a daemon thread and returns a line describing it).
@@ -261,7 +267,7 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 LOGGING = {
@@ -279,13 +285,87 @@ AUTH_USER_MODEL = "accounts.User"
 CONTACTCENTRE_OUTBOUND: dict[str, str] = {}
 
 # >>> e-mail channel settings
+# The addresses the SMTP listener, the HTTP pipe and the IMAP poller accept mail for; each
+# active Department.email is accepted too (and pins that department).
+INTAKE_EMAIL_ADDRESSES: list[str] = [
+    a.strip().lower() for a in env.list("INTAKE_EMAIL_ADDRESSES", default=["kontakt@solna.example.org"])
+]
+# Where residents' answers go (Reply-To of every mail we send).
+CONTACT_CENTRE_EMAIL = env.str("CONTACT_CENTRE_EMAIL", default=INTAKE_EMAIL_ADDRESSES[0])
+# The domain of the Message-IDs we generate (stable across retries, recognised when threads return).
+EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default=CONTACT_CENTRE_EMAIL.rpartition("@")[2])
+SMTP_INTAKE_HOST = env.str("SMTP_INTAKE_HOST", default="127.0.0.1")
+SMTP_INTAKE_PORT = env.int("SMTP_INTAKE_PORT", default=2525)
+EMAIL_INTAKE_MAX_BYTES = env.int("EMAIL_INTAKE_MAX_BYTES", default=25 * 1024 * 1024)
+if PRODUCTION:
+    # No default: the raw-mail endpoint must not be open with a guessable secret.
+    EMAIL_INTAKE_SECRET = env.str("EMAIL_INTAKE_SECRET")
+else:
+    EMAIL_INTAKE_SECRET = env.str("EMAIL_INTAKE_SECRET", default="")  # empty: endpoint answers 401
+# Loop safety: at most this many automatic mails (receipts, knowledge-base answers) per sender per hour.
+EMAIL_AUTO_REPLY_MAX_PER_HOUR = env.int("EMAIL_AUTO_REPLY_MAX_PER_HOUR", default=5)
+EMAIL_RECEIPT_ANSWER_DAYS = env.int("EMAIL_RECEIPT_ANSWER_DAYS", default=2)
+EMAIL_SEND_MAX_RETRIES = env.int("EMAIL_SEND_MAX_RETRIES", default=6)
+# The optional IMAP poller (`manage.py run_imap_intake`), for mailboxes that live on Exchange.
+IMAP_INTAKE_HOST = env.str("IMAP_INTAKE_HOST", default="")
+IMAP_INTAKE_PORT = env.int("IMAP_INTAKE_PORT", default=993)
+IMAP_INTAKE_SSL = env.bool("IMAP_INTAKE_SSL", default=True)
+IMAP_INTAKE_USER = env.str("IMAP_INTAKE_USER", default="")
+IMAP_INTAKE_PASSWORD = env.str("IMAP_INTAKE_PASSWORD", default="")
+IMAP_INTAKE_MAILBOX = env.str("IMAP_INTAKE_MAILBOX", default="INBOX")
+IMAP_INTAKE_INTERVAL_S = env.int("IMAP_INTAKE_INTERVAL_S", default=60)
+CONTACTCENTRE_OUTBOUND["email"] = "contactcentre.intake.mail.outbound.deliver_email"
+# aiosmtpd logs every SMTP command at INFO; our handler logs what matters.
+LOGGING["loggers"]["mail.log"] = {"level": env.str("SMTP_PROTOCOL_LOG_LEVEL", default="WARNING")}
+if not REDIS_URL and env.bool("SMTP_INTAKE_EMBEDDED", default=True):
+    EMBEDDED_SERVICES = [*EMBEDDED_SERVICES, "contactcentre.intake.mail.smtp.start_embedded"]
 # <<< e-mail channel settings
 
 # >>> phone channel settings
+# The CTI platform signs each webhook with HMAC-SHA256 over "timestamp.body" (see
+# contactcentre/intake/phone/signatures.py). The previous secret stays valid during a rotation.
+if PRODUCTION:
+    CTI_WEBHOOK_SECRET = env.str("CTI_WEBHOOK_SECRET")
+else:
+    CTI_WEBHOOK_SECRET = env.str("CTI_WEBHOOK_SECRET", default="development-cti-secret-not-for-production")
+CTI_WEBHOOK_PREVIOUS_SECRET = env.str("CTI_WEBHOOK_PREVIOUS_SECRET", default="")
+CTI_SIGNATURE_TOLERANCE_S = env.int("CTI_SIGNATURE_TOLERANCE_S", default=300)
+# Twilio voice status callbacks; empty disables them (every callback is refused with 401).
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Twilio signs the URL it called: set the public base URL when a proxy rewrites host or scheme.
+TWILIO_WEBHOOK_BASE_URL = env.str("TWILIO_WEBHOOK_BASE_URL", default="").rstrip("/")
+# A missed call or voicemail owes the resident a call back within this many hours.
+PHONE_CALLBACK_DUE_HOURS = env.float("PHONE_CALLBACK_DUE_HOURS", default=4.0)
+PHONE_CALLBACK_PRIORITY = env.str("PHONE_CALLBACK_PRIORITY", default="high")
 # <<< phone channel settings
 
 # >>> chat channel settings
+CONTACTCENTRE_OUTBOUND["chat"] = "contactcentre.intake.chat.outbound.deliver_chat"
+# Anonymous chat is rate-limited per client address (daphne --proxy-headers behind a proxy).
+CHAT_RATE_SESSIONS_PER_HOUR = env.int("CHAT_RATE_SESSIONS_PER_HOUR", default=10)
+CHAT_RATE_MESSAGES_PER_MINUTE = env.int("CHAT_RATE_MESSAGES_PER_MINUTE", default=20)
+CHAT_MAX_MESSAGE_CHARS = env.int("CHAT_MAX_MESSAGE_CHARS", default=2000)
+# A session not seen for this long is not resumed (a fresh chat starts instead).
+CHAT_SESSION_IDLE_HOURS = env.int("CHAT_SESSION_IDLE_HOURS", default=24)
+# Agents with the console open count as online for this long after their last heartbeat.
+CHAT_PRESENCE_TTL_S = env.int("CHAT_PRESENCE_TTL_S", default=90)
+CHAT_REQUIRE_AGENT_ONLINE = env.bool("CHAT_REQUIRE_AGENT_ONLINE", default=True)
+# Opening hours (local time) when the chat department has none of its own; closed on the
+# public holidays of CHAT_HOLIDAY_COUNTRY. CHAT_ALWAYS_OPEN=true ignores hours (demo, tests).
+CHAT_DEPARTMENT_CODE = env.str("CHAT_DEPARTMENT_CODE", default="kundtjanst")
+CHAT_ALWAYS_OPEN = env.bool("CHAT_ALWAYS_OPEN", default=False)
+CHAT_OPENING_HOURS: dict[str, list[list[str]]] | None = {
+    day: [["08:00", "16:30"]] for day in ("mon", "tue", "wed", "thu", "fri")
+}
+CHAT_HOLIDAY_COUNTRY = env.str("CHAT_HOLIDAY_COUNTRY", default="SE")
+CHAT_EMAIL_REPLY_TO = env.str("CHAT_EMAIL_REPLY_TO", default="")
 # <<< chat channel settings
 
 # >>> open311 settings
+OPEN311_JURISDICTION_ID = env.str("OPEN311_JURISDICTION_ID", default="solna.se")
+# Keys city apps send as api_key when filing requests; empty lets anyone file (reads are public).
+OPEN311_API_KEYS = env.list("OPEN311_API_KEYS", default=[])
+OPEN311_MAX_RESULTS = env.int("OPEN311_MAX_RESULTS", default=1000)
+# The spec's default window for GET requests without dates.
+OPEN311_DEFAULT_WINDOW_DAYS = env.int("OPEN311_DEFAULT_WINDOW_DAYS", default=90)
 # <<< open311 settings

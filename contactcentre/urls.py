@@ -16,5 +16,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("kunskap/", include("knowledge.urls")),
     path("", include("frontend.urls")),
 ]

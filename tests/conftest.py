@@ -24,6 +24,22 @@ def _real_services_reachable() -> None:
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_db_sessions(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Threads of live servers and listeners may still hold a PostgreSQL session at the end;
+    end them so the test database can be dropped cleanly."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache(settings) -> None:
     # Throttle counters and cached engines live in the cache; each test starts clean.

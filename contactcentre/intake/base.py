@@ -44,3 +44,6 @@ class InboundMessage:
     # Adapters that know better than the router (a department's own address) may pin these.
     department_code: str = ""
     route: bool = True
+    # False when the sender must get no automatic answer (auto-submitted mail, lists, bounces,
+    # a rate-limited sender): routing still runs, the router's answer is just not sent.
+    auto_reply: bool = True

@@ -7,12 +7,14 @@ intake never imports the engine and the engine never imports intake.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Literal
 
 from django.conf import settings
+from django.db import transaction
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
@@ -86,3 +88,24 @@ def get_router() -> Router:
 def _router_setting_changed(*, setting: str, **kwargs: object) -> None:
     if setting == "CONTACTCENTRE_ROUTER":
         get_router.cache_clear()
+
+
+# --- feedback: what happened to the router's decisions, so it can learn -----------------------
+FeedbackKind = Literal["rerouted", "reply_article", "auto_answered", "suggested"]
+log = logging.getLogger(__name__)
+
+
+def feedback_on_commit(kind: FeedbackKind, *, ticket_id: int, **data: object) -> None:
+    """Report an outcome to ``settings.CONTACTCENTRE_ROUTING_FEEDBACK`` after the transaction
+    commits. Learning is a side effect: a failure is logged and never undoes the agent's work."""
+    path = getattr(settings, "CONTACTCENTRE_ROUTING_FEEDBACK", "")
+    if not path:
+        return
+
+    def deliver() -> None:
+        try:
+            import_string(path)(kind, ticket_id=ticket_id, **data)
+        except Exception:
+            log.exception("routing feedback %s for ticket %s failed", kind, ticket_id)
+
+    transaction.on_commit(deliver)

@@ -32,7 +32,7 @@ from contactcentre.tickets.models import (
 from contactcentre.tickets.services import NewTicket, ticket_create, ticket_reply
 
 from .base import InboundMessage
-from .ports import RoutingOutcome, RoutingRequest, get_router
+from .ports import RoutingOutcome, RoutingRequest, feedback_on_commit, get_router
 
 log = logging.getLogger(__name__)
 Status = Ticket.Status
@@ -151,7 +151,10 @@ def _store(inbound: InboundMessage, *, candidate: Ticket | None, outcome: Routin
                           follow_up_of=candidate if (candidate and not held) else None)
     message = _message_create(ticket, inbound, now=now)
     events.emit_ticket_event("ticket.created", ticket, held=held)
-    if outcome and outcome.action == "answer" and outcome.answer_text and not held and inbound.channel in AUTO_ANSWER_CHANNELS:
+    if outcome and outcome.suggestions:
+        feedback_on_commit("suggested", ticket_id=ticket.pk, articles=list(outcome.suggestions))
+    if (outcome and outcome.action == "answer" and outcome.answer_text and not held and inbound.auto_reply
+            and inbound.channel in AUTO_ANSWER_CHANNELS):
         _auto_answer(ticket, outcome)
         ticket.refresh_from_db()
     return IntakeResult(ticket=ticket, message=message, created=True, held=held, outcome=outcome)

@@ -58,6 +58,8 @@ def demo_load(*, stdout=None) -> dict[str, int]:  # type: ignore[no-untyped-def]
     if settings.PRODUCTION:
         raise RuntimeError("Demo data is for local use; refusing to load it in production.")
     call_command("import_knowledge", str(DEMO_DIR), stdout=stdout)
+    # Open311 services point at departments, which exist only after the import.
+    call_command("open311_sync_services", stdout=stdout)
     for username, role, dept, first_name, languages in DEMO_STAFF:
         staff_create_or_update(username=username, role=role, department_code=dept, password=DEMO_PASSWORD,
                                email=f"{username}@solna.example.org", first_name=first_name,

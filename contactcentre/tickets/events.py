@@ -36,6 +36,11 @@ def department_group(code: str) -> str:
     return f"dept.{code}"
 
 
+def user_group(user_id: int) -> str:
+    # One member of staff's sockets (a screen-pop for the agent answering a call).
+    return f"user.{user_id}"
+
+
 def ticket_group(ticket_id: int) -> str:
     return f"ticket.{ticket_id}"
 

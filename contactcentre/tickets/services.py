@@ -268,6 +268,12 @@ def ticket_reply(
             fields.append("first_contact_resolution")
         fields += _set_status(ticket, status_after, actor=actor, action="reply", now=now)
     _audit(ticket, actor=actor, kind="reply", to_value=str(message.pk), automatic=is_automatic)
+    article = (meta or {}).get("article")
+    if article:
+        from contactcentre.intake.ports import feedback_on_commit
+
+        feedback_on_commit("auto_answered" if is_automatic else "reply_article", ticket_id=ticket.pk,
+                           article=str(article), actor_id=getattr(actor, "pk", None))
     _touch(ticket, fields, now=now)
     events.emit_ticket_event("message.created", ticket, message_id=message.pk, direction=message.direction)
     # Imported here: outbound delivery depends on the channel adapters, not the other way round.
@@ -374,16 +380,10 @@ def ticket_transition(*, ticket_id: int, to: str, actor: Any) -> Ticket:
 
 
 def _record_routing_correction(ticket: Ticket, department_code: str, *, source: str) -> None:
-    """Tell the router an agent disagreed with it, so later decisions learn (if it listens)."""
+    """An agent sent the ticket somewhere else than the router did: the router learns from it."""
     decided = (ticket.routing or {}).get("department")
     if not ticket.routing or decided == department_code:
         return
-    transaction.on_commit(lambda: _correction_hook(ticket.pk, department_code, source))
+    from contactcentre.intake.ports import feedback_on_commit
 
-
-def _correction_hook(ticket_id: int, department_code: str, source: str) -> None:
-    from django.utils.module_loading import import_string
-
-    path = getattr(settings, "CONTACTCENTRE_ROUTING_CORRECTION", "")
-    if path:
-        import_string(path)(ticket_id=ticket_id, department=department_code, source=source)
+    feedback_on_commit("rerouted", ticket_id=ticket.pk, department=department_code, source=source)
