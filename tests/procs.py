@@ -72,15 +72,13 @@ def database_url_of_test_db() -> str:
 
 
 @contextmanager
-def daphne_server(*, env: dict[str, str]) -> Iterator[int]:
-    port = free_port()
+def server_process(args: list[str], *, env: dict[str, str], port: int, timeout: float = 30) -> Iterator[int]:
+    """Run ``python <args>`` from the repository until the block ends; yields once it listens."""
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contactcentre.settings", **env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcentre.asgi:application"],
-        cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    proc = subprocess.Popen([sys.executable, *args], cwd=REPO, env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, proc=proc, timeout=30)
+        wait_for_port(port, proc=proc, timeout=timeout)
         yield port
     finally:
         proc.terminate()
@@ -88,3 +86,11 @@ def daphne_server(*, env: dict[str, str]) -> Iterator[int]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def daphne_server(*, env: dict[str, str]) -> Iterator[int]:
+    port = free_port()
+    args = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "contactcentre.asgi:application"]
+    with server_process(args, env=env, port=port) as ready:
+        yield ready

@@ -14,8 +14,8 @@ from functools import cache
 from typing import Literal
 
 from django.conf import settings
-from django.db import transaction
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 

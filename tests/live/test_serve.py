@@ -4,8 +4,6 @@ in-process channel layer."""
 
 import asyncio
 import json
-import subprocess
-import sys
 import time
 
 import httpx
@@ -14,7 +12,7 @@ import websockets
 from rest_framework.authtoken.models import Token
 
 from tests.factories import UserFactory
-from tests.procs import REPO, database_url_of_test_db, free_port, wait_for_port
+from tests.procs import database_url_of_test_db, free_port, server_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -22,19 +20,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 @pytest.fixture
 def embedded_server():
     port = free_port()
-    env = {"DATABASE_URL": database_url_of_test_db(), "REDIS_URL": "", "PATH": "/usr/bin:/bin",
-           "DJANGO_SETTINGS_MODULE": "contactcentre.settings", "EMBEDDED_SERVICES": ""}
-    proc = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port), "--no-services"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc=proc, timeout=30)
+    env = {"DATABASE_URL": database_url_of_test_db(), "REDIS_URL": "", "EMBEDDED_SERVICES": ""}
+    with server_process(["manage.py", "serve", "--port", str(port), "--no-services"], env=env, port=port):
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_embedded_server_delivers_a_new_ticket_to_an_agent(embedded_server):

@@ -22,10 +22,15 @@ class Command(BaseCommand):
         parser.add_argument("--no-services", action="store_true", help="only the web server")
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        import os
+
         from channels.routing import get_default_application
         from daphne.endpoints import build_endpoint_description_strings
         from daphne.server import Server
 
+        if not os.environ.get("PUBLIC_BASE_URL"):
+            # Links in receipts and status pages point at this server unless configured otherwise.
+            settings.PUBLIC_BASE_URL = f"http://{opts['host']}:{opts['port']}"
         started = []
         if not opts["no_services"]:
             for path in getattr(settings, "EMBEDDED_SERVICES", []):
