@@ -41,6 +41,20 @@ def _close_stray_db_sessions(django_db_setup, django_db_blocker):  # type: ignor
 
 
 @pytest.fixture(autouse=True)
+def eager_jobs():  # type: ignore[no-untyped-def]
+    """Background jobs run in-process even when CI points Celery at Redis: no worker runs
+    inside the test session (tests of the real worker topology start one themselves)."""
+    from contactcentre.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache(settings) -> None:
     # Throttle counters and cached engines live in the cache; each test starts clean.
     cache.clear()

@@ -236,7 +236,7 @@ async def test_with_nobody_online_the_resident_gets_an_email_answer():
     await reply_via_rest(anna, ticket.reference, "Du överklagar genom att skriva till Mark- och miljödomstolen.")
     assert len(mail.outbox) == 1
     sent = mail.outbox[0]
-    assert sent.to == ["eva.ek@example.org"] and ticket.reference in sent.subject
+    assert sent.to == ["Eva Ek <eva.ek@example.org>"] and ticket.reference in sent.subject
     assert "Mark- och miljödomstolen" in sent.body
     await widget.close()
 

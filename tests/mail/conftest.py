@@ -14,7 +14,6 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from contactcentre.celery import app as celery_app
 from contactcentre.intake import services as intake_services
 from contactcentre.intake.mail.smtp import IntakeController
 from contactcentre.intake.ports import RoutingOutcome, RoutingRequest
@@ -59,17 +58,6 @@ def mail_sink(settings) -> Iterator[Sink]:
         yield sink
     finally:
         controller.stop()
-
-
-@pytest.fixture(autouse=True)
-def eager_jobs() -> Iterator[None]:
-    """Jobs run in-process even when CI points Celery at Redis (no worker runs in tests)."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = previous
 
 
 def _agent_router(request: RoutingRequest) -> RoutingOutcome:

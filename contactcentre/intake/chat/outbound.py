@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core.mail import EmailMessage
-
 from contactcentre.tickets.events import broadcast
 from contactcentre.tickets.models import Message
 
@@ -33,31 +30,14 @@ def deliver_chat(message_id: int) -> None:
         return
     live = broadcast([chat_group(session.pk)], frames.message_frame(message))
     if session.reply_by_email and session.resident_email and not message.is_automatic:
-        try:
-            _send_email(message, session.resident_email)
-        except Exception as exc:  # noqa: BLE001 - a failed send is shown on the ticket
-            log.warning("chat reply %s could not be e-mailed", message_id, exc_info=True)
-            _mark(message, Message.Delivery.FAILED, f"E-mail: {exc}"[:500])
-            return
-        _mark(message, Message.Delivery.SENT, "")
+        # The resident left and asked for an e-mail answer: the e-mail channel's deliverer sends
+        # it once, with retries, threading headers, and a failure visible on the ticket.
+        from contactcentre.intake.mail.outbound import deliver_email
+
+        deliver_email(message.pk)
         return
     # Without a live link the reply still waits in the transcript for the resident's return.
     _mark(message, Message.Delivery.SENT if live else Message.Delivery.PENDING, "")
-
-
-def _send_email(message: Message, address: str) -> None:
-    ticket = message.ticket
-    body = (
-        f"{message.body_text}\n\n"
-        f"-- \nÄrende {ticket.reference}. Svara på detta e-postmeddelande om du vill fortsätta.\n"
-    )
-    reply_to = getattr(settings, "CHAT_EMAIL_REPLY_TO", "") or settings.DEFAULT_FROM_EMAIL
-    EmailMessage(
-        subject=f"[{ticket.reference}] {ticket.subject}"[:250],
-        body=body,
-        to=[address],
-        reply_to=[reply_to],
-    ).send()
 
 
 def _mark(message: Message, status: str, error: str) -> None:
