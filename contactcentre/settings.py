@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "contactcentre.intake.phone",
     "contactcentre.intake.chat",
     "contactcentre.intake.open311",
+    "contactcentre.workdist",
+    "contactcentre.departments",
     "api",
     "frontend",
     "knowledge",
@@ -150,6 +152,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Europe/Stockholm"
+# Periodic jobs (intervals in seconds): Celery beat in production, the in-process scheduler
+# (contactcentre.ops.scheduler) on the embedded default.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "routing-retrain": {"task": "routing.tasks.retrain", "schedule": env.float("ROUTING_RETRAIN_INTERVAL_S", default=900.0)},
+}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -247,7 +254,9 @@ CONTACTCENTRE_ROUTING_FEEDBACK = env.str("CONTACTCENTRE_ROUTING_FEEDBACK", defau
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SE")
 # Background services `manage.py serve` starts inside the web process on the embedded default
 # (each a callable that starts a daemon thread and returns a line describing it).
-EMBEDDED_SERVICES: list[str] = env.list("EMBEDDED_SERVICES", default=[])
+EMBEDDED_SERVICES: list[str] = env.list(
+    "EMBEDDED_SERVICES", default=[] if REDIS_URL else ["contactcentre.ops.scheduler.start_embedded"]
+)
 # Origins allowed to open the agent websocket from a browser (besides ALLOWED_HOSTS).
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
 # Pages that may embed the resident chat widget (the city's public web sites).
@@ -369,3 +378,53 @@ OPEN311_MAX_RESULTS = env.int("OPEN311_MAX_RESULTS", default=1000)
 # The spec's default window for GET requests without dates.
 OPEN311_DEFAULT_WINDOW_DAYS = env.int("OPEN311_DEFAULT_WINDOW_DAYS", default=90)
 # <<< open311 settings
+
+# >>> departments settings
+# Department webhooks (escalations to departments' case-management systems), see
+# contactcentre/departments/. Retries: backoff doubles from BACKOFF_S up to BACKOFF_MAX_S.
+DEPARTMENT_WEBHOOK_TIMEOUT_S = env.float("DEPARTMENT_WEBHOOK_TIMEOUT_S", default=10.0)
+DEPARTMENT_WEBHOOK_BACKOFF_S = env.int("DEPARTMENT_WEBHOOK_BACKOFF_S", default=30)
+DEPARTMENT_WEBHOOK_BACKOFF_MAX_S = env.int("DEPARTMENT_WEBHOOK_BACKOFF_MAX_S", default=3600)
+DEPARTMENT_WEBHOOK_MAX_ATTEMPTS = env.int("DEPARTMENT_WEBHOOK_MAX_ATTEMPTS", default=10)
+DEPARTMENT_WEBHOOK_SWEEP_S = env.int("DEPARTMENT_WEBHOOK_SWEEP_S", default=30)
+# TEST-ONLY allowance: lets webhooks reach loopback addresses (127.0.0.0/8, ::1) so tests can
+# post to a receiver in the test process. Private, link-local, reserved and multicast addresses
+# stay refused. Off by default and refused in production.
+DEPARTMENT_WEBHOOK_ALLOW_LOOPBACK_FOR_TESTS = env.bool("DEPARTMENT_WEBHOOK_ALLOW_LOOPBACK_FOR_TESTS", default=False)
+if PRODUCTION and DEPARTMENT_WEBHOOK_ALLOW_LOOPBACK_FOR_TESTS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DEPARTMENT_WEBHOOK_ALLOW_LOOPBACK_FOR_TESTS must not be set in production")
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "departments-webhook-sweep": {"task": "departments.webhook_sweep", "schedule": float(DEPARTMENT_WEBHOOK_SWEEP_S)},
+}
+if not REDIS_URL:
+    EMBEDDED_SERVICES = [*EMBEDDED_SERVICES, "contactcentre.departments.tasks.start_embedded"]
+# <<< departments settings
+
+# >>> workdist settings
+# Fair work distribution in the agent console (contactcentre/workdist): chats, callbacks and new
+# tickets are offered to available agents round-robin within capacity and language.
+WORKDIST_ENABLED = env.bool("WORKDIST_ENABLED", default=True)
+# An offer not answered within this many seconds goes to the next agent.
+WORKDIST_OFFER_TTL_S = env.int("WORKDIST_OFFER_TTL_S", default=30)
+# An item an agent declined or let expire is not offered to them again for this long.
+WORKDIST_REOFFER_AFTER_S = env.int("WORKDIST_REOFFER_AFTER_S", default=300)
+# The periodic pass (expiries, missed triggers): Celery beat in production, a thread embedded.
+WORKDIST_TICK_S = env.float("WORKDIST_TICK_S", default=2.0)
+# Bursts of presence changes become one agents.online frame per this many seconds.
+WORKDIST_ONLINE_COALESCE_S = env.float("WORKDIST_ONLINE_COALESCE_S", default=0.5)
+# "Typing..." shows for this long after the agent's last keystroke frame.
+WORKDIST_TYPING_TTL_S = env.float("WORKDIST_TYPING_TTL_S", default=5.0)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "workdist-tick": {"task": "workdist.tasks.tick", "schedule": max(WORKDIST_TICK_S, 5.0)},
+}
+if not REDIS_URL and env.bool("WORKDIST_TICK_EMBEDDED", default=True):
+    EMBEDDED_SERVICES = [*EMBEDDED_SERVICES, "contactcentre.workdist.tasks.start_embedded"]
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
+    "OfferKindEnum": "contactcentre.workdist.models.Offer.Kind",
+    "OfferStateEnum": "contactcentre.workdist.models.Offer.State",
+}
+# <<< workdist settings

@@ -217,3 +217,32 @@ def routing_retrain() -> str:
     model = routing_model_build(version=version)
     _current = model  # one reference assignment: the swap is atomic for readers
     return version
+
+
+_FINGERPRINT_KEY = "routing:learned-fingerprint"
+
+
+def _learned_fingerprint() -> str:
+    """What the periodic retrain looks at: corrections and rules (article edits invalidate at once)."""
+    from django.db.models import Count, Max
+
+    parts = []
+    for model in (RoutingCorrection, RoutingRule):
+        agg = model.objects.aggregate(n=Count("id"), last=Max("id"))
+        parts.append(f"{agg['n']}:{agg['last']}")
+    active = RoutingRule.objects.filter(is_active=True).values_list("id", flat=True)
+    parts.append(",".join(str(i) for i in sorted(active)))
+    return "|".join(parts)
+
+
+def routing_retrain_if_changed() -> str:
+    """Retrain when agents' corrections or admins' rules changed since the last run, else skip
+    (an index over thousands of articles takes seconds to build: don't do it for nothing)."""
+    from django.core.cache import cache
+
+    fingerprint = _learned_fingerprint()
+    if cache.get(_FINGERPRINT_KEY) == fingerprint:
+        return "unchanged"
+    version = routing_retrain()
+    cache.set(_FINGERPRINT_KEY, fingerprint, timeout=None)
+    return version
