@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "contactcentre.tickets",
     "contactcentre.intake",
     "contactcentre.ops",
+    "contactcentre.commitments",
     "contactcentre.intake.mail",
     "contactcentre.intake.phone",
     "contactcentre.intake.chat",
@@ -156,6 +157,7 @@ CELERY_TIMEZONE = "Europe/Stockholm"
 # (contactcentre.ops.scheduler) on the embedded default.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-retrain": {"task": "routing.tasks.retrain", "schedule": env.float("ROUTING_RETRAIN_INTERVAL_S", default=900.0)},
+    "commitments-check": {"task": "commitments.check", "schedule": env.float("COMMITMENTS_CHECK_INTERVAL_S", default=60.0)},
 }
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -426,5 +428,8 @@ if not REDIS_URL and env.bool("WORKDIST_TICK_EMBEDDED", default=True):
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
     "OfferKindEnum": "contactcentre.workdist.models.Offer.Kind",
     "OfferStateEnum": "contactcentre.workdist.models.Offer.State",
+    # Named so that Offer.kind beside Contact.kind does not leave a hashed name behind.
+    "ContactKindEnum": "contactcentre.tickets.models.Contact.Kind",
+    "CannedReplyLanguageEnum": "contactcentre.workdist.models.CannedReply.Language",
 }
 # <<< workdist settings

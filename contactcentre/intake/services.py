@@ -16,6 +16,8 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contactcentre.departments.services import department_escalation_notify_on_commit
+from contactcentre.commitments.services import commitments_apply
 from contactcentre.tickets import events
 from contactcentre.tickets.contacts import contact_find_or_create
 from contactcentre.tickets.errors import DomainError
@@ -30,6 +32,7 @@ from contactcentre.tickets.models import (
     TicketEvent,
 )
 from contactcentre.tickets.services import NewTicket, ticket_create, ticket_reply
+from contactcentre.workdist.hooks import workdist_dispatch_on_commit
 
 from .base import InboundMessage
 from .ports import RoutingOutcome, RoutingRequest, feedback_on_commit, get_router
@@ -151,6 +154,8 @@ def _store(inbound: InboundMessage, *, candidate: Ticket | None, outcome: Routin
                           follow_up_of=candidate if (candidate and not held) else None)
     message = _message_create(ticket, inbound, now=now)
     events.emit_ticket_event("ticket.created", ticket, held=held)
+    workdist_dispatch_on_commit()
+    department_escalation_notify_on_commit(ticket)  # no-op unless created escalated
     if outcome and outcome.suggestions:
         feedback_on_commit("suggested", ticket_id=ticket.pk, articles=list(outcome.suggestions))
     if (outcome and outcome.action == "answer" and outcome.answer_text and not held and inbound.auto_reply
@@ -194,6 +199,9 @@ def _open_ticket(
         ),
         now=now,
     )
+    due_fields = commitments_apply(ticket, now=now)
+    if due_fields:
+        ticket.save(update_fields=due_fields)
     if held_for is not None:
         TicketEvent.objects.create(ticket=ticket, kind="thread_held", to_value=held_for.reference,
                                    data={"reason": "sender differs from the ticket's contact"})
@@ -219,6 +227,7 @@ def _thread_into(ticket: Ticket, inbound: InboundMessage, *, contact_id: int | N
                                    data={"action": "resident_replied"})
     ticket.version += 1
     ticket.updated_at = timezone.now()
+    fields += commitments_apply(ticket, now=ticket.updated_at)  # the resident answered: the clock runs again
     ticket.save(update_fields=fields)
     events.emit_ticket_event("message.created", ticket, message_id=message.pk, direction=message.direction)
     return IntakeResult(ticket=ticket, message=message, created=False)

@@ -16,7 +16,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import events
-from .errors import AlreadyClaimed, DomainError, NotFound, NotPermitted, TransitionNotAllowed
+from .errors import (
+    AlreadyClaimed,
+    ConflictError,
+    DomainError,
+    NotFound,
+    NotPermitted,
+    TransitionNotAllowed,
+)
 from .models import Department, Message, ReferenceSequence, Ticket, TicketEvent
 
 User = get_user_model()
@@ -64,9 +71,13 @@ def _audit(ticket: Ticket, *, actor: Any, kind: str, from_value: str = "", to_va
 
 
 def _touch(ticket: Ticket, fields: Iterable[str], *, now: datetime | None = None) -> None:
+    from contactcentre.commitments.services import commitments_apply
+
     ticket.version += 1
     ticket.updated_at = now or timezone.now()
-    ticket.save(update_fields=[*set(fields), "version", "updated_at"])
+    # Due times follow every change (department, priority, waiting on the resident, escalation).
+    due_fields = commitments_apply(ticket, now=ticket.updated_at)
+    ticket.save(update_fields=[*set(fields), *due_fields, "version", "updated_at"])
 
 
 def _set_status(ticket: Ticket, to: str, *, actor: Any, action: str = "", now: datetime | None = None) -> list[str]:
@@ -168,6 +179,7 @@ def ticket_claim(*, ticket_id: int, actor: Any) -> Ticket:
     _audit(ticket, actor=actor, kind="assignee", to_value=actor.get_username())
     _touch(ticket, fields)
     events.emit_ticket_event("ticket.updated", ticket, change="claimed")
+    _dispatch_work()
     return ticket
 
 
@@ -194,6 +206,7 @@ def ticket_assign(*, ticket_id: int, assignee_id: int | None, actor: Any) -> Tic
     _audit(ticket, actor=actor, kind="assignee", from_value=previous, to_value=assignee.get_username() if assignee else "")
     _touch(ticket, fields)
     events.emit_ticket_event("ticket.updated", ticket, change="assigned")
+    _dispatch_work()
     return ticket
 
 
@@ -276,6 +289,8 @@ def ticket_reply(
                            article=str(article), actor_id=getattr(actor, "pk", None))
     _touch(ticket, fields, now=now)
     events.emit_ticket_event("message.created", ticket, message_id=message.pk, direction=message.direction)
+    if {"assignee", "status"} & set(fields):
+        _dispatch_work()
     # Imported here: outbound delivery depends on the channel adapters, not the other way round.
     from contactcentre.intake.outbound import deliver_on_commit
 
@@ -331,6 +346,12 @@ def ticket_escalate(*, ticket_id: int, actor: Any, department_code: str, note: s
         _add_message(ticket, direction=Message.Direction.NOTE, actor=actor, body_text=note.strip(), channel="internal")
     _touch(ticket, fields)
     events.emit_ticket_event("ticket.updated", ticket, change="escalated")
+    _dispatch_work()
+    from contactcentre.departments.services import (
+        department_escalation_notify_on_commit,  # cycle: imports us
+    )
+
+    department_escalation_notify_on_commit(ticket)
     return ticket
 
 
@@ -347,6 +368,7 @@ def ticket_resolve(*, ticket_id: int, actor: Any, first_contact: bool | None = N
         _add_message(ticket, direction=Message.Direction.NOTE, actor=actor, body_text=note.strip(), channel="internal")
     _touch(ticket, fields)
     events.emit_ticket_event("ticket.updated", ticket, change="resolved")
+    _dispatch_work()
     return ticket
 
 
@@ -376,6 +398,7 @@ def ticket_transition(*, ticket_id: int, to: str, actor: Any) -> Ticket:
     fields = _set_status(ticket, to, actor=actor)
     _touch(ticket, fields)
     events.emit_ticket_event("ticket.updated", ticket, change="status")
+    _dispatch_work()
     return ticket
 
 
@@ -387,3 +410,125 @@ def _record_routing_correction(ticket: Ticket, department_code: str, *, source: 
     from contactcentre.intake.ports import feedback_on_commit
 
     feedback_on_commit("rerouted", ticket_id=ticket.pk, department=department_code, source=source)
+
+
+# --- merge and tags (the agent console) ---------------------------------------------------------
+
+@transaction.atomic
+def ticket_merge(*, ticket_id: int, into_id: int, actor: Any, allow_different_contacts: bool = False) -> Ticket:
+    """Merge a duplicate into another ticket: its messages *move* to the target (one thread,
+    replies go out through the target's channel), the duplicate ends ``closed`` with
+    ``merged_into`` set, and both tickets get an audit entry and a ``ticket.updated`` event.
+
+    Refuses merging into itself (400), into or from a closed ticket (409), and tickets of two
+    different residents unless asked explicitly (409: the target's replies would reach the
+    other resident). A ticket outside the actor's scope is reported as missing (404).
+    """
+    if ticket_id == into_id:
+        raise DomainError("A ticket cannot be merged into itself.", code="merge_into_self")
+    # Both rows locked in id order, so two opposite merges cannot deadlock.
+    locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[ticket_id, into_id]).order_by("pk")}
+    if ticket_id not in locked or into_id not in locked:
+        raise NotFound(f"Ticket {ticket_id if ticket_id not in locked else into_id} does not exist.")
+    source, target = locked[ticket_id], locked[into_id]
+    _require_staff(actor, source)
+    _require_staff(actor, target)
+    if source.merged_into_id is not None or source.status == Status.CLOSED:
+        raise TransitionNotAllowed(source.status, Status.CLOSED, action="merge")
+    if target.status == Status.CLOSED:
+        raise ConflictError(f"Ticket {target.reference} is closed: merge into an open ticket.", code="merge_target_closed")
+    if (source.contact_id and target.contact_id and source.contact_id != target.contact_id
+            and not allow_different_contacts):
+        raise ConflictError("The tickets belong to different contacts.", code="different_contacts")
+    now = timezone.now()
+    moved = list(Message.objects.filter(ticket=source).values_list("pk", flat=True))
+    Message.objects.filter(pk__in=moved).update(ticket=target)
+    # The resident's live chat follows the conversation, so their next line lands on the target.
+    from contactcentre.intake.chat.models import ChatSession
+
+    ChatSession.objects.filter(ticket=source).update(ticket=target)
+
+    source_fields = _set_status_forced_closed(source, actor=actor, now=now)
+    source.merged_into = target
+    source_fields.append("merged_into")
+    _audit(source, actor=actor, kind="merged", to_value=target.reference, into=target.pk, messages=len(moved))
+    _touch(source, source_fields, now=now)
+
+    target_fields: list[str] = []
+    tags = list(dict.fromkeys([*(target.tags or []), *(source.tags or [])]))[:20]
+    if tags != (target.tags or []):
+        target.tags = tags
+        target_fields.append("tags")
+    if source.last_message_at and source.last_message_at > target.last_message_at:
+        target.last_message_at = source.last_message_at
+        target_fields.append("last_message_at")
+    if target.contact_id is None and source.contact_id is not None:
+        target.contact_id = source.contact_id
+        target_fields.append("contact")
+    _audit(target, actor=actor, kind="merged_from", from_value=source.reference, source=source.pk, messages=len(moved))
+    _touch(target, target_fields, now=now)
+    events.emit_ticket_event("ticket.updated", source, change="merged", merged_into=target.reference)
+    events.emit_ticket_event("ticket.updated", target, change="merged_from", merged_from=source.reference)
+    _dispatch_work()
+    return target
+
+
+def _set_status_forced_closed(ticket: Ticket, *, actor: Any, now: datetime) -> list[str]:
+    # A merged duplicate closes from any active status: the case lives on in the target, so the
+    # resolved-before-closed rule (for the resident's case) does not apply to the duplicate.
+    previous = ticket.status
+    ticket.status = Status.CLOSED
+    ticket.closed_at = now
+    _audit(ticket, actor=actor, kind="status", from_value=previous, to_value=Status.CLOSED, action="merge")
+    return ["status", "closed_at"]
+
+
+TAG_MAX_COUNT = 20
+TAG_MAX_LENGTH = 40
+
+
+def tags_normalise(values: Iterable[Any]) -> list[str]:
+    """Lower-case slugs (Swedish letters kept), in order, without duplicates; invalid ones refused."""
+    from django.utils.text import slugify
+
+    tags: list[str] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise DomainError("Tags are strings.", code="invalid_tag")
+        tag = slugify(value.strip(), allow_unicode=True)
+        if not tag:
+            raise DomainError(f"'{value}' is not a usable tag.", code="invalid_tag")
+        if len(tag) > TAG_MAX_LENGTH:
+            raise DomainError(f"Tags are at most {TAG_MAX_LENGTH} characters.", code="invalid_tag")
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+@transaction.atomic
+def ticket_tags_update(*, ticket_id: int, add: Iterable[Any] = (), remove: Iterable[Any] = (), actor: Any) -> Ticket:
+    """Add and remove tags (normalised); at most 20 per ticket. Nothing is written when the
+    request is invalid or changes nothing."""
+    add_tags, remove_tags = tags_normalise(add), tags_normalise(remove)
+    ticket = _locked(ticket_id)
+    _require_staff(actor, ticket)
+    current = list(ticket.tags or [])
+    tags = [t for t in current if t not in remove_tags]
+    tags += [t for t in add_tags if t not in tags and t not in remove_tags]
+    if len(tags) > TAG_MAX_COUNT:
+        raise DomainError(f"A ticket has at most {TAG_MAX_COUNT} tags.", code="too_many_tags")
+    if tags == current:
+        return ticket
+    ticket.tags = tags
+    _audit(ticket, actor=actor, kind="tags", from_value=",".join(current), to_value=",".join(tags),
+           added=[t for t in tags if t not in current], removed=[t for t in current if t not in tags])
+    _touch(ticket, ["tags"])
+    events.emit_ticket_event("ticket.updated", ticket, change="tags", tags=tags)
+    return ticket
+
+
+def _dispatch_work() -> None:
+    # Capacity or waiting work changed: offer the next item after commit (contactcentre.workdist).
+    from contactcentre.workdist.hooks import workdist_dispatch_on_commit
+
+    workdist_dispatch_on_commit()

@@ -1,0 +1,169 @@
+"""Due times: set on intake, kept right on every change, checked by a periodic job.
+
+The clock pauses while a ticket waits on the resident: due times are recomputed from the
+ticket's creation with every waiting period (from the audit log) cut out. While it waits, no
+warning or breach is raised.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contactcentre.tickets import events
+from contactcentre.tickets.models import Ticket, TicketEvent
+
+from .calendar import BusinessCalendar, Interval, statutory_deadline
+from .models import CommitmentPolicy, TicketCommitment
+
+Status = Ticket.Status
+WARN_SHARE = 0.8
+CALENDAR = BusinessCalendar()
+_POLICY_CACHE: dict[str, Any] = {"at": 0.0, "policies": []}
+_POLICY_TTL_S = 30.0  # intake is hot; policies change rarely
+
+
+def policies_active() -> list[CommitmentPolicy]:
+    if _time.monotonic() - _POLICY_CACHE["at"] > _POLICY_TTL_S:
+        _POLICY_CACHE["policies"] = list(CommitmentPolicy.objects.filter(is_active=True).select_related("department"))
+        _POLICY_CACHE["at"] = _time.monotonic()
+    return _POLICY_CACHE["policies"]
+
+
+def policies_changed() -> None:
+    _POLICY_CACHE["at"] = 0.0
+
+
+def policy_for(ticket: Ticket, policies: list[CommitmentPolicy] | None = None) -> CommitmentPolicy | None:
+    best, best_score = None, -1
+    for p in policies if policies is not None else policies_active():
+        checks = [
+            (p.channel, ticket.channel),
+            (p.department_id, ticket.department_id),
+            (p.category, ticket.category),
+            (p.priority, ticket.priority),
+        ]
+        if any(want and want != have for want, have in checks):
+            continue
+        score = sum(1 for want, _ in checks if want)
+        if score > best_score:
+            best, best_score = p, score
+    return best
+
+
+def waiting_periods(ticket: Ticket, *, now: datetime | None = None) -> list[Interval]:
+    """When the ticket waited on the resident, from its status history."""
+    periods: list[Interval] = []
+    started: datetime | None = None
+    history = TicketEvent.objects.filter(ticket=ticket, kind="status").order_by("created_at", "id")
+    for from_value, to_value, at in history.values_list("from_value", "to_value", "created_at"):
+        if to_value == Status.WAITING and started is None:
+            started = at
+        elif from_value == Status.WAITING and started is not None:
+            periods.append((started, at))
+            started = None
+    if started is not None:
+        periods.append((started, now or timezone.now()))
+    return periods
+
+
+def _warn_and_due(start: datetime, hours: float, pauses: list[Interval]) -> tuple[datetime, datetime]:
+    total = timedelta(hours=hours)
+    return (CALENDAR.add(start, total * WARN_SHARE, pauses=pauses), CALENDAR.add(start, total, pauses=pauses))
+
+
+def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[str]:
+    """Set the ticket's due fields from its policy (caller saves the returned fields)."""
+    now = now or timezone.now()
+    policy = policy_for(ticket)
+    state, _ = TicketCommitment.objects.get_or_create(ticket=ticket)
+    pauses = waiting_periods(ticket, now=now) if ticket.status != Status.NEW else []
+    changed: list[str] = []
+
+    def put(field: str, value: datetime | None) -> None:
+        if getattr(ticket, field) != value:
+            setattr(ticket, field, value)
+            changed.append(field)
+
+    warn = {"first_response_warn_at": None, "resolution_warn_at": None, "department_warn_at": None}
+    first_due = resolution_due = department_due = None
+    if policy is not None:
+        if policy.first_response_hours:
+            warn["first_response_warn_at"], first_due = _warn_and_due(ticket.created_at, policy.first_response_hours, pauses)
+        if policy.resolution_hours:
+            warn["resolution_warn_at"], resolution_due = _warn_and_due(ticket.created_at, policy.resolution_hours, pauses)
+        if policy.department_days and ticket.escalated_at:
+            local = timezone.localtime(ticket.escalated_at)
+            due_day = statutory_deadline((local + timedelta(days=policy.department_days)).date())
+            interval = CALENDAR.open_interval(due_day)
+            # Due at the close of business of the (moved) deadline day.
+            department_due = interval[1] if interval else datetime.combine(due_day, time(23, 59), tzinfo=CALENDAR.tz)
+            warn["department_warn_at"] = ticket.escalated_at + (department_due - ticket.escalated_at) * WARN_SHARE
+    put("first_response_due_at", first_due)
+    put("resolution_due_at", resolution_due)
+    put("department_due_at", department_due)
+    state_fields = [k for k, v in warn.items() if getattr(state, k) != v]
+    for k in state_fields:
+        setattr(state, k, warn[k])
+    if state.policy_id != (policy.pk if policy else None):
+        state.policy = policy
+        state_fields.append("policy")
+    if state_fields:
+        state.save(update_fields=state_fields)
+    return changed
+
+
+# --- the periodic check --------------------------------------------------------------------
+
+CLOCKS = (
+    # clock, warn field, due field on Ticket, done when
+    ("first_response", "first_response_warn_at", "first_response_due_at", "first_response_at"),
+    ("resolution", "resolution_warn_at", "resolution_due_at", "resolved_at"),
+    ("department", "department_warn_at", "department_due_at", "resolved_at"),
+)
+
+
+def commitments_check(*, now: datetime | None = None) -> dict[str, int]:
+    """Announce each ticket's 80% warning and breach once per clock (live, to agents and
+    supervisors; the department clock also to the department's caseworkers)."""
+    now = now or timezone.now()
+    counts = {"warnings": 0, "breaches": 0}
+    active = Ticket.ACTIVE_STATUSES - {Status.WAITING}
+    for clock, warn_field, due_field, done_field in CLOCKS:
+        for kind, time_q, flag in (
+            ("breached", Q(**{f"ticket__{due_field}__lte": now}), f"{clock}_breached"),
+            ("warning", Q(**{f"{warn_field}__lte": now}), f"{clock}_warned"),
+        ):
+            rows = (
+                TicketCommitment.objects.filter(time_q, **{flag: False, "ticket__status__in": active,
+                                                           f"ticket__{done_field}__isnull": True})
+                .select_related("ticket__department", "ticket__assignee")
+                .order_by("pk")[:500]
+            )
+            for state in rows:
+                if _announce(state, clock=clock, kind=kind, flag=flag, due_field=due_field):
+                    counts["breaches" if kind == "breached" else "warnings"] += 1
+    return counts
+
+
+@transaction.atomic
+def _announce(state: TicketCommitment, *, clock: str, kind: str, flag: str, due_field: str) -> bool:
+    # The flag flips under the row lock: two checkers never announce the same thing twice.
+    updated = TicketCommitment.objects.filter(pk=state.pk, **{flag: False}).update(**{flag: True})
+    if not updated:
+        return False
+    if kind == "breached":
+        # A breach found first makes the warning moot.
+        TicketCommitment.objects.filter(pk=state.pk).update(**{flag.replace("breached", "warned"): True})
+    ticket = state.ticket
+    due = getattr(ticket, due_field)
+    TicketEvent.objects.create(ticket=ticket, kind=f"commitment_{kind}", to_value=clock,
+                               data={"due_at": due.isoformat() if due else None})
+    events.emit_ticket_event(f"commitment.{kind}", ticket, clock=clock,
+                             due_at=due.isoformat() if due else None)
+    return True
