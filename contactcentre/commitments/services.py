@@ -118,6 +118,16 @@ def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[st
     return changed
 
 
+def commitment_working_days(ticket: Ticket) -> int | None:
+    """The first-response promise in whole working days, as receipts state it."""
+    state = TicketCommitment.objects.filter(ticket=ticket).select_related("policy").first()
+    policy = state.policy if state else policy_for(ticket)
+    if policy is None or not policy.first_response_hours:
+        return None
+    day = CALENDAR.hours[0][1].hour - CALENDAR.hours[0][0].hour  # hours in a working day
+    return max(1, -(-int(policy.first_response_hours) // day))
+
+
 # --- the periodic check --------------------------------------------------------------------
 
 CLOCKS = (

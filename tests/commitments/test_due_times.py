@@ -111,3 +111,25 @@ async def test_a_breach_reaches_a_connected_supervisor():
     assert await database_sync_to_async(
         lambda: TicketEvent.objects.filter(ticket=ticket, kind="commitment_breached").count())() == 1
     await comm.disconnect()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("null_router")
+def test_public_page_shows_how_well_each_commitment_was_kept(api, client):
+    agent = UserFactory(username="anna", role="agent")
+    with time_machine.travel(at(2026, 11, 16, 9), tick=False):
+        kept = Ticket.objects.get(reference=web_enquiry(api, email="a@example.org").json()["reference"])
+        late = Ticket.objects.get(reference=web_enquiry(api, email="b@example.org").json()["reference"])
+    with time_machine.travel(at(2026, 11, 16, 10), tick=False):
+        services.ticket_reply(ticket_id=kept.pk, actor=agent, body="Svar i tid")
+    with time_machine.travel(at(2026, 11, 19, 10), tick=False):
+        services.ticket_reply(ticket_id=late.pk, actor=agent, body="Sent svar")
+    with time_machine.travel(at(2026, 11, 20, 10), tick=False):
+        from contactcentre.commitments.selectors import commitments_kept
+
+        web = next(r for r in commitments_kept() if r.policy.channel == "web")
+        assert (web.first_response_kept, web.first_response_measured, web.first_response_share) == (1, 2, 0.5)
+        page = client.get("/ataganden/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Vi svarar på webbformulär inom 2 arbetsdagar." in html and "50 %" in html

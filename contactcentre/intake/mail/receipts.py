@@ -11,6 +11,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from contactcentre.commitments.services import commitment_working_days
 from contactcentre.tickets.links import ticket_status_url
 from contactcentre.tickets.models import Ticket, TicketEvent
 
@@ -63,7 +64,8 @@ def receipt_build(*, receipt: AutoReply, ticket: Ticket) -> EmailMessage:
     body = texts["body"].format(
         name=f" {name}" if name else "",
         reference=ticket.reference,
-        days=settings.EMAIL_RECEIPT_ANSWER_DAYS,
+        # The promise of the ticket's service commitment; the setting where none applies.
+        days=commitment_working_days(ticket) or settings.EMAIL_RECEIPT_ANSWER_DAYS,
         url=ticket_status_url(ticket),
     )
     headers = {
