@@ -55,6 +55,11 @@ INSTALLED_APPS = [
     "contactcentre.intake",
     "contactcentre.ops",
     "contactcentre.commitments",
+    "contactcentre.complaints",
+    "contactcentre.experience",
+    "contactcentre.records",
+    "axes",
+    "csp",
     "contactcentre.intake.mail",
     "contactcentre.intake.phone",
     "contactcentre.intake.chat",
@@ -68,6 +73,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "contactcentre.observability.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -281,14 +287,25 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # One JSON object per line for the log pipeline (no tokens or message bodies are logged).
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger", "process": "pid"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+# /metrics answers loopback and private addresses, or any caller with this bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 AUTH_USER_MODEL = "accounts.User"
 
 # --- Channel adapters ---------------------------------------------------------------------
@@ -433,3 +450,78 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
     "CannedReplyLanguageEnum": "contactcentre.workdist.models.CannedReply.Language",
 }
 # <<< workdist settings
+
+# >>> trust settings
+# Login lockout (django-axes): failures are counted atomically in the database (a row lock and
+# an F() increment), so concurrent wrong attempts cannot slip past the limit uncounted. Locked by
+# username and client address together; behind a proxy set AXES_IPWARE_META_PRECEDENCE_ORDER.
+from datetime import timedelta  # noqa: E402 - settings blocks stay self-contained
+
+AUTHENTICATION_BACKENDS = ["contactcentre.records.auth.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE = [*MIDDLEWARE, "csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Passwords are never written to the attempts table.
+AXES_SENSITIVE_PARAMETERS = ["password", "token"]
+AXES_LOCKOUT_CALLABLE = "contactcentre.records.lockout.lockout_response"
+# Content Security Policy: no inline script anywhere (scripts come from /static/ only).
+# Inline <style> blocks remain in two templates (knowledge/base.html, frontend/widget_demo.html),
+# so style-src still allows them; script-src does not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *[o.replace("http", "ws", 1) for o in WEBSOCKET_ALLOWED_ORIGINS]],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        # As X_FRAME_OPTIONS = DENY (browsers prefer this directive when both are present).
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Public records: the archive export written before disposal (JSON lines + original files).
+RECORDS_ARCHIVE_DIR = Path(env.str("RECORDS_ARCHIVE_DIR", default=str(VAR_DIR / "archive")))
+RECORDS_DISPOSAL_INTERVAL_S = env.float("RECORDS_DISPOSAL_INTERVAL_S", default=24 * 3600.0)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "records-dispose": {"task": "records.dispose", "schedule": RECORDS_DISPOSAL_INTERVAL_S},
+}
+if PRODUCTION:
+    LANGUAGE_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SAMESITE = "Lax"
+# <<< trust settings
+
+# >>> experience settings
+# Complaint handling, customer-experience surveys, indicators and insight
+# (contactcentre/complaints, contactcentre/experience; definitions in docs/indicators.md).
+# A complaint is answered within this many working days of the office calendar.
+COMPLAINT_ANSWER_WORKING_DAYS = env.int("COMPLAINT_ANSWER_WORKING_DAYS", default=10)
+SURVEYS_ENABLED = env.bool("SURVEYS_ENABLED", default=True)
+# E-mail surveys go out this long after resolution (a quick reopen cancels nothing but delays it);
+# chat surveys go at once, while the resident is still there.
+SURVEY_EMAIL_DELAY_MINUTES = env.int("SURVEY_EMAIL_DELAY_MINUTES", default=60)
+# The signed link in a survey works this long (no account needed).
+SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
+# The same address is not asked again within this many days (survey fatigue skews the answers).
+SURVEY_QUIET_DAYS = env.int("SURVEY_QUIET_DAYS", default=30)
+# A resident whose chat widget was seen this recently gets the survey in the chat.
+SURVEY_CHAT_LIVE_S = env.int("SURVEY_CHAT_LIVE_S", default=180)
+# Resolved tickets this recent without an invitation are picked up by the periodic sweep.
+SURVEY_SWEEP_LOOKBACK_HOURS = env.int("SURVEY_SWEEP_LOOKBACK_HOURS", default=48)
+# Routing confidence below which a ticket counts as "the knowledge base had no answer" (insight).
+INSIGHT_ARTICLE_CONFIDENCE = env.float("INSIGHT_ARTICLE_CONFIDENCE", default=0.5)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "experience-surveys": {"task": "experience.surveys_sweep", "schedule": env.float("SURVEY_SWEEP_INTERVAL_S", default=60.0)},
+    "complaints-sweep": {"task": "complaints.sweep", "schedule": env.float("COMPLAINTS_SWEEP_INTERVAL_S", default=300.0)},
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
+    "ComplaintStatusEnum": "contactcentre.complaints.models.Complaint.Status",
+    "ComplaintSourceEnum": "contactcentre.complaints.models.Complaint.Source",
+}
+# <<< experience settings

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contactcentre.observability.metrics import BREACHES_TOTAL as COMMITMENT_EVENTS
 from contactcentre.tickets import events
 from contactcentre.tickets.models import Ticket, TicketEvent
 
@@ -172,6 +173,7 @@ def _announce(state: TicketCommitment, *, clock: str, kind: str, flag: str, due_
         TicketCommitment.objects.filter(pk=state.pk).update(**{flag.replace("breached", "warned"): True})
     ticket = state.ticket
     due = getattr(ticket, due_field)
+    COMMITMENT_EVENTS.labels(clock=clock, kind=kind).inc()
     TicketEvent.objects.create(ticket=ticket, kind=f"commitment_{kind}", to_value=clock,
                                data={"due_at": due.isoformat() if due else None})
     events.emit_ticket_event(f"commitment.{kind}", ticket, clock=clock,

@@ -16,8 +16,9 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contactcentre.departments.services import department_escalation_notify_on_commit
 from contactcentre.commitments.services import commitments_apply
+from contactcentre.departments.services import department_escalation_notify_on_commit
+from contactcentre.observability.metrics import intake_observed
 from contactcentre.tickets import events
 from contactcentre.tickets.contacts import contact_find_or_create
 from contactcentre.tickets.errors import DomainError
@@ -56,6 +57,12 @@ class IntakeResult:
 
 
 def intake_receive(inbound: InboundMessage) -> IntakeResult:
+    result = _receive(inbound)
+    intake_observed(channel=inbound.channel, created=result.created, duplicate=result.duplicate, held=result.held)
+    return result
+
+
+def _receive(inbound: InboundMessage) -> IntakeResult:
     if inbound.channel not in INTAKE_CHANNELS:
         raise DomainError(f"Unknown channel '{inbound.channel}'.", code="invalid_channel")
     if not (inbound.body_text.strip() or inbound.subject.strip() or inbound.attachments):

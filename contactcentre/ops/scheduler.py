@@ -31,6 +31,8 @@ def run_due(due: dict[str, float], *, now: float) -> list[str]:
     """Run every entry whose time has come; returns their names (one pass, for tests too)."""
     from celery import current_app
 
+    # Celery imports the apps' tasks modules when a worker starts; this process is no worker.
+    current_app.loader.import_default_modules()
     ran = []
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         interval = _seconds(entry["schedule"])

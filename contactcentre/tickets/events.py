@@ -19,6 +19,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from contactcentre.observability.metrics import BROADCAST_FAILURES
+
 from .models import LiveEvent, Ticket
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ def broadcast(groups: list[str], frame: dict[str, Any]) -> bool:
     except Exception:  # noqa: BLE001 - the live link is best effort by design
         with _breaker_lock:
             _breaker["open_until"] = time.monotonic() + _BREAKER_COOLDOWN_S
+        BROADCAST_FAILURES.inc()
         log.warning("live broadcast failed; clients will resync", exc_info=True)
         return False
     return True
