@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo lint bench clean
+.PHONY: run test install migrate demo lint bench clean prod prod-stop prod-status
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ run: demo
 test: install
 	@bash scripts/ensure-test-deps.sh
 	$(PY) -m pytest
+
+## prod: the production topology as local processes (needs DATABASE_URL and REDIS_URL)
+prod: install
+	bash scripts/prod.sh start
+
+prod-stop:
+	bash scripts/prod.sh stop
+
+prod-status:
+	bash scripts/prod.sh status
 
 lint: install
 	$(VENV)/bin/ruff check .
