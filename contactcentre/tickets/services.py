@@ -299,8 +299,11 @@ def ticket_reply(
 
 
 def _is_first_contact(ticket: Ticket) -> bool:
-    # Resolved at first contact: never escalated and never handed back and forth with the resident.
-    return ticket.escalated_at is None and not ticket.events.filter(kind="status", to_value=Status.WAITING).exists()
+    # Resolved at first contact: never escalated (even if since returned by the department) and
+    # never handed back and forth with the resident. The audit log remembers both.
+    return not ticket.events.filter(
+        kind__in=["status", "created"], to_value__in=[Status.WAITING, Status.ESCALATED]
+    ).exists()
 
 
 @transaction.atomic
