@@ -75,7 +75,7 @@ def null_router(request: RoutingRequest) -> RoutingOutcome:
     return RoutingOutcome(
         action="agent",
         language=request.language or "sv",
-        explanation="No routing engine configured; handled by the contact centre.",
+        explanation="Ingen routningsmotor är konfigurerad; kontaktcenter hanterar ärendet.",
     )
 
 
