@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import commitment_views, console_views, views, workspace_views
+from . import commitment_views, console_views, report_views, survey_views, views, workspace_views
 
 app_name = "frontend"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("kontakt/", views.directory, name="directory"),
     path("chat/", include("frontend.chat_views")),
     path("ataganden/", include(commitment_views.urlpatterns)),
+    path("enkat/", include(survey_views.urlpatterns)),
+    path("supervisor/indikatorer/", include(report_views.urlpatterns)),
     path("console/", include(console_views.urlpatterns)),
     path("department/", include(workspace_views.department_urlpatterns)),
     path("supervisor/", include(workspace_views.supervisor_urlpatterns)),

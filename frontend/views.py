@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from contactcentre.departments.selectors import directory_list
 from contactcentre.intake.base import InboundMessage
 from contactcentre.intake.services import intake_receive
 from contactcentre.tickets.links import ticket_from_status_token
@@ -17,6 +18,11 @@ from contactcentre.tickets.selectors import department_list
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/home.html", {"departments": department_list()})
+
+
+def directory(request: HttpRequest) -> HttpResponse:
+    """Departments' direct e-mail and phone, for residents with an ongoing case."""
+    return render(request, "frontend/directory.html", {"entries": directory_list()})
 
 
 class ResidentReplyForm(forms.Form):
