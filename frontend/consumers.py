@@ -13,6 +13,7 @@ from contactcentre.tickets import selectors
 from contactcentre.tickets.events import STAFF_GROUP, department_group, ticket_group, user_group
 
 from .chat_consumers import AgentChatMixin
+from .workdist_consumers import ConsoleWorkMixin
 
 RESYNC_LIMIT = 500
 
@@ -44,12 +45,13 @@ def _may_watch(user: Any, ticket_id: int) -> bool:
     return selectors.ticket_scope(user).filter(pk=ticket_id).exists()
 
 
-class AgentConsumer(AgentChatMixin, AsyncJsonWebsocketConsumer):
+class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer):
     """``/ws/agent/``: every ticket event the member of staff may see, as small JSON frames.
 
     Protocol (client -> server): ``{"type": "resync", "since": <event id>}`` replays missed
     events; ``{"type": "watch", "ticket_id": N}`` / ``unwatch`` join a ticket's group;
-    ``{"type": "ping"}`` -> ``pong``; ``chat.*`` frames: see ``AgentChatMixin``.
+    ``{"type": "ping"}`` -> ``pong``; ``chat.*`` frames: see ``AgentChatMixin``; ``presence.*``,
+    ``offer.*`` and ``availability``: see ``ConsoleWorkMixin``.
     """
 
     groups_joined: list[str]
@@ -71,10 +73,13 @@ class AgentConsumer(AgentChatMixin, AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.chat_connect()
         await self.send_json({"type": "hello", "user": user.get_username(), "role": user.role,
-                              "last_event_id": await _last_event_id()})
+                              "last_event_id": await _last_event_id(), **await self.work_hello()})
+        await self.work_connect()
 
     async def disconnect(self, code: int) -> None:
         await self.chat_disconnect()
+        if self.groups_joined:
+            await self.work_disconnect()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -91,6 +96,8 @@ class AgentConsumer(AgentChatMixin, AsyncJsonWebsocketConsumer):
             await self._watch(kind, content.get("ticket_id"))
         elif isinstance(kind, str) and kind.startswith("chat."):
             await self.chat_frame(kind, content)
+        elif isinstance(kind, str) and (kind.startswith(("presence.", "offer.")) or kind == "availability"):
+            await self.work_frame(kind, content)
         else:
             await self.send_json({"type": "error", "detail": f"Unknown frame type {kind!r}."})
 
@@ -113,8 +120,15 @@ class AgentConsumer(AgentChatMixin, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
             self.groups_joined.remove(group)
 
+    async def auth_revoked(self, message: dict[str, Any]) -> None:
+        # Logout, password change or deactivation (contactcentre.records.signals): the socket's
+        # credentials are gone, so the socket goes too.
+        await self.close(code=4401)
+
     async def live_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
+        if not self.work_filter(event):
+            return
         event_id = event.get("id")
         if event_id is not None:
             if event_id in self._recent_ids:

@@ -58,6 +58,9 @@ def eager_jobs():  # type: ignore[no-untyped-def]
 def _fresh_cache(settings) -> None:
     # Throttle counters and cached engines live in the cache; each test starts clean.
     cache.clear()
+    from contactcentre.commitments.services import policies_changed
+
+    policies_changed()  # a transactional test's flush removes the policy rows the cache held
     # Hashing speed is irrelevant to what the tests prove (the lockout tests count attempts).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -25,19 +25,29 @@ from .models import CommitmentPolicy, TicketCommitment
 Status = Ticket.Status
 WARN_SHARE = 0.8
 CALENDAR = BusinessCalendar()
-_POLICY_CACHE: dict[str, Any] = {"at": 0.0, "policies": []}
+_POLICY_CACHE: dict[str, Any] = {"at": 0.0, "version": None, "policies": []}
 _POLICY_TTL_S = 30.0  # intake is hot; policies change rarely
+_POLICY_VERSION_KEY = "commitments:policy-version"
 
 
 def policies_active() -> list[CommitmentPolicy]:
-    if _time.monotonic() - _POLICY_CACHE["at"] > _POLICY_TTL_S:
+    """Active policies, cached per process; a change anywhere (``policies_changed``) bumps a
+    shared version so every process reloads at once instead of holding deleted rows."""
+    from django.core.cache import cache
+
+    version = cache.get(_POLICY_VERSION_KEY)
+    if version != _POLICY_CACHE["version"] or _time.monotonic() - _POLICY_CACHE["at"] > _POLICY_TTL_S:
         _POLICY_CACHE["policies"] = list(CommitmentPolicy.objects.filter(is_active=True).select_related("department"))
         _POLICY_CACHE["at"] = _time.monotonic()
+        _POLICY_CACHE["version"] = version
     return _POLICY_CACHE["policies"]
 
 
 def policies_changed() -> None:
+    from django.core.cache import cache
+
     _POLICY_CACHE["at"] = 0.0
+    cache.set(_POLICY_VERSION_KEY, _time.time_ns(), timeout=None)
 
 
 def policy_for(ticket: Ticket, policies: list[CommitmentPolicy] | None = None) -> CommitmentPolicy | None:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contactcentre.commitments.services import commitments_apply
+from contactcentre.complaints.services import complaint_register_if_flagged
 from contactcentre.departments.services import department_escalation_notify_on_commit
 from contactcentre.observability.metrics import intake_observed
 from contactcentre.tickets import events
@@ -161,6 +162,7 @@ def _store(inbound: InboundMessage, *, candidate: Ticket | None, outcome: Routin
                           follow_up_of=candidate if (candidate and not held) else None)
     message = _message_create(ticket, inbound, now=now)
     events.emit_ticket_event("ticket.created", ticket, held=held)
+    complaint_register_if_flagged(ticket, now=now)  # the complaint's own workflow (contactcentre.complaints)
     workdist_dispatch_on_commit()
     department_escalation_notify_on_commit(ticket)  # no-op unless created escalated
     if outcome and outcome.suggestions:

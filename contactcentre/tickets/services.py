@@ -15,6 +15,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from contactcentre.experience.services import survey_schedule_on_commit
+
 from . import events
 from .errors import (
     AlreadyClaimed,
@@ -93,6 +95,7 @@ def _set_status(ticket: Ticket, to: str, *, actor: Any, action: str = "", now: d
     if to == Status.RESOLVED:
         ticket.resolved_at = now
         fields.append("resolved_at")
+        survey_schedule_on_commit(ticket)  # one survey per ticket, sent after commit (contactcentre.experience)
     elif to == Status.CLOSED:
         ticket.closed_at = now
         fields.append("closed_at")

@@ -26,6 +26,13 @@ def at(*args):
 
 @pytest.fixture(autouse=True)
 def _fresh_policies(db):
+    # The defaults come from a data migration, and a transactional test elsewhere may have
+    # flushed them: seed them again, the same way.
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("contactcentre.commitments.migrations.0002_default_policies").create(apps, None)
     policies_changed()
     yield
     policies_changed()

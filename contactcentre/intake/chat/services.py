@@ -33,6 +33,7 @@ from contactcentre.tickets import services as ticket_services
 from contactcentre.tickets.contacts import contact_find_or_create
 from contactcentre.tickets.errors import ConflictError, DomainError, NotFound, NotPermitted
 from contactcentre.tickets.models import Message, Ticket, TicketEvent
+from contactcentre.workdist.hooks import workdist_dispatch_on_commit
 
 from . import frames
 from .availability import chat_availability
@@ -349,6 +350,7 @@ def _handover(session: ChatSession, *, now: datetime | None = None) -> HandoverR
     _audit(session, "chat_waiting")
     ticket = _reopen_if_resolved(session.ticket_id)
     events.emit_event("chat.waiting", _chat_payload(session, ticket), groups=[events.STAFF_GROUP])
+    workdist_dispatch_on_commit()
     _notify_resident(session.pk, frames.state_frame(session))
     return HandoverResult(state=session.state)
 
@@ -447,6 +449,7 @@ def chat_end(*, session_id: int, actor: Any = None) -> ChatSession:
     if session.ticket_id:
         ticket = Ticket.objects.get(pk=session.ticket_id)
         events.emit_event("chat.ended", _chat_payload(session, ticket), groups=[events.STAFF_GROUP])
+    workdist_dispatch_on_commit()
     _notify_resident(session.pk, frames.state_frame(session))
     return session
 
