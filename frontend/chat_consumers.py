@@ -42,6 +42,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from contactcentre.intake.chat import frames, presence, selectors, services
+from contactcentre.observability.metrics import WEBSOCKETS
 from contactcentre.tickets.errors import DomainError
 from contactcentre.tickets.events import ticket_group
 
@@ -154,6 +155,7 @@ class ResidentChatConsumer(AsyncJsonWebsocketConsumer):
         # Behind a proxy run daphne with --proxy-headers, so this is the resident's address.
         self.ip: str | None = client[0] if client else None
         await self.accept()
+        WEBSOCKETS.labels(kind="resident_chat").inc()
         self._hello_timer = asyncio.get_running_loop().create_task(self._close_without_hello())
 
     async def _close_without_hello(self) -> None:
@@ -162,6 +164,7 @@ class ResidentChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4408)
 
     async def disconnect(self, code: int) -> None:
+        WEBSOCKETS.labels(kind="resident_chat").dec()
         self._hello_timer.cancel()
         if self.session_id is not None:
             await self.channel_layer.group_discard(services.chat_group(self.session_id), self.channel_name)

@@ -9,6 +9,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from contactcentre.observability.metrics import WEBSOCKETS
 from contactcentre.tickets import selectors
 from contactcentre.tickets.events import STAFF_GROUP, department_group, ticket_group, user_group
 
@@ -71,6 +72,7 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
         await self.accept()
+        WEBSOCKETS.labels(kind="agent").inc()
         await self.chat_connect()
         await self.send_json({"type": "hello", "user": user.get_username(), "role": user.role,
                               "last_event_id": await _last_event_id(), **await self.work_hello()})
@@ -79,6 +81,7 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
     async def disconnect(self, code: int) -> None:
         await self.chat_disconnect()
         if self.groups_joined:
+            WEBSOCKETS.labels(kind="agent").dec()
             await self.work_disconnect()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
