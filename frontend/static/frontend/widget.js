@@ -27,6 +27,7 @@
       intro: "Hej! Skriv din fråga så hjälper vi dig. Skriv inga känsliga uppgifter som personnummer.",
       helpful: "Fick du svar på din fråga?", yes: "Ja", no: "Nej",
       thanks: "Vad bra! Du kan fortsätta skriva om du har fler frågor.",
+      survey: "Svara på enkäten (1 minut)",
       human: "Prata med en människa", handoverOffer: "Vill du prata med en handläggare?",
       waiting: "Du står i kö. En handläggare svarar så snart som möjligt.",
       joined: "{name} har anslutit till chatten.", typing: "{name} skriver…",
@@ -52,6 +53,7 @@
       intro: "Hello! Type your question and we will help you. Please do not write sensitive details such as personal identity numbers.",
       helpful: "Did this answer your question?", yes: "Yes", no: "No",
       thanks: "Great! You can keep writing if you have more questions.",
+      survey: "Answer the survey (1 minute)",
       human: "Talk to a person", handoverOffer: "Would you like to talk to an agent?",
       waiting: "You are in the queue. An agent will answer as soon as possible.",
       joined: "{name} has joined the chat.", typing: "{name} is typing…",
@@ -77,6 +79,7 @@
       intro: "Hei! Kirjoita kysymyksesi, niin autamme sinua. Älä kirjoita arkaluonteisia tietoja, kuten henkilötunnusta.",
       helpful: "Saitko vastauksen kysymykseesi?", yes: "Kyllä", no: "Ei",
       thanks: "Hienoa! Voit jatkaa kirjoittamista, jos sinulla on lisää kysyttävää.",
+      survey: "Vastaa kyselyyn (1 minuutti)",
       human: "Puhu ihmisen kanssa", handoverOffer: "Haluatko keskustella asiakaspalvelijan kanssa?",
       waiting: "Olet jonossa. Asiakaspalvelija vastaa mahdollisimman pian.",
       joined: "{name} liittyi keskusteluun.", typing: "{name} kirjoittaa…",
@@ -371,6 +374,17 @@
         typingLine.textContent = t("typing", { name: frame.name || t("agent") });
         window.clearTimeout(typingTimer);
         typingTimer = window.setTimeout(function () { typingLine.textContent = ""; }, 4000);
+        break;
+      case "survey":
+        // After resolution: a short satisfaction survey (text only, the link opens a new tab).
+        if (frame.url && /^https?:\/\//.test(frame.url)) {
+          var li = el("li", { class: "system" });
+          li.appendChild(el("p", {}, frame.text || ""));
+          var a = el("a", { href: frame.url, target: "_blank", rel: "noopener" }, t("survey"));
+          li.appendChild(a);
+          log.appendChild(li);
+          scrollDown();
+        }
         break;
       case "error": showError(frame); break;
       default: break;
