@@ -40,6 +40,30 @@ def _close_stray_db_sessions(django_db_setup, django_db_blocker):  # type: ignor
         )
 
 
+# Rows that data migrations seed (default commitments, root causes, the survey, Open311 services).
+# A transactional test's flush removes them; they are seeded again, the same idempotent way.
+DATA_MIGRATION_SEEDS = [
+    ("contactcentre.commitments.migrations.0002_default_policies", "create"),
+    ("contactcentre.complaints.migrations.0002_default_root_causes", "forwards"),
+    ("contactcentre.experience.migrations.0002_default_survey", "forwards"),
+    ("contactcentre.intake.open311.migrations.0002_seed_services", "seed"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _data_migration_rows(request):  # type: ignore[no-untyped-def]
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    for module, function in DATA_MIGRATION_SEEDS:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
 @pytest.fixture(autouse=True)
 def eager_jobs():  # type: ignore[no-untyped-def]
     """Background jobs run in-process even when CI points Celery at Redis: no worker runs

@@ -10,9 +10,9 @@ from tests.browser import CHROMIUM, launch, screenshot
 
 from .seed import seed
 
-# serialized_rollback: the default survey and root causes come from data migrations, which a
-# transactional flush would otherwise remove for the tests that follow.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The default survey and root causes (data migrations) are re-seeded for transactional tests by
+# tests/conftest.py.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_supervisor_dashboard_renders_charts(live_server, departments, supervisor, agent):
