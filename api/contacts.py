@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from contactcentre.records.access import access_log_request
 from contactcentre.tickets import selectors
 from contactcentre.tickets.identifiers import format_phone_national
 from contactcentre.tickets.models import Contact
@@ -57,4 +58,5 @@ class ContactDetailView(APIView):
     @extend_schema(responses=ContactDetailOutput)
     def get(self, request: Request, contact_id: int) -> Response:
         contact = selectors.contact_get(user=request.user, contact_id=contact_id)
+        access_log_request(request, action="contact.detail", contact_id=contact.pk)
         return Response(ContactDetailOutput(contact).data)

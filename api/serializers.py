@@ -20,10 +20,11 @@ class ContactBriefOutput(serializers.ModelSerializer):
 
 
 class TicketOutput(serializers.ModelSerializer):
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    department_name = serializers.CharField(source="department.name", read_only=True, default=None)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    contact = ContactBriefOutput(read_only=True)
+    # allow_null: these are null on many tickets, and the schema must say so (schemathesis).
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    department_name = serializers.CharField(source="department.name", read_only=True, default=None, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    contact = ContactBriefOutput(read_only=True, allow_null=True)
 
     class Meta:
         model = Ticket
@@ -38,8 +39,8 @@ class TicketOutput(serializers.ModelSerializer):
 
 
 class TicketDetailOutput(TicketOutput):
-    held_for = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    merged_into = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    held_for = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
+    merged_into = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)
 
     class Meta(TicketOutput.Meta):
         fields = [*TicketOutput.Meta.fields, "routing", "held_for", "merged_into"]
@@ -58,7 +59,7 @@ class AttachmentOutput(serializers.ModelSerializer):
 
 
 class MessageOutput(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     attachments = AttachmentOutput(many=True, read_only=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from contactcentre.records.access import access_log_request
 from contactcentre.tickets import selectors, services
 from contactcentre.tickets.errors import NotFound
 from contactcentre.tickets.models import Attachment, Channel, Ticket
@@ -65,6 +66,7 @@ class TicketDetailView(APIView):
     @extend_schema(responses=TicketDetailOutput)
     def get(self, request: Request, ref: str) -> Response:
         ticket = selectors.ticket_get(user=request.user, reference_or_id=ref)
+        access_log_request(request, action="ticket.detail", tickets=[ticket])
         return Response(TicketDetailOutput(ticket).data)
 
 
@@ -72,6 +74,7 @@ class TicketMessagesView(APIView):
     @extend_schema(responses=MessageOutput(many=True))
     def get(self, request: Request, ref: str) -> Response:
         ticket = selectors.ticket_get(user=request.user, reference_or_id=ref)
+        access_log_request(request, action="ticket.messages", tickets=[ticket])
         return Response(MessageOutput(selectors.message_list(ticket=ticket), many=True).data)
 
 
@@ -190,8 +193,10 @@ class EscalateView(_ActionView):
         return super().post(request, ref)
 
     def perform(self, request: Request, ticket: Ticket, data: dict[str, Any]) -> Response:
-        services.ticket_escalate(ticket_id=ticket.pk, actor=request.user, department_code=data["department"], note=data["note"])
-        return _ticket_response(request, ticket.pk)
+        escalated = services.ticket_escalate(ticket_id=ticket.pk, actor=request.user, department_code=data["department"], note=data["note"])
+        # Not re-read through the caller's scope: a caseworker who hands a ticket on to another
+        # department no longer sees it, and must not be told "not found" for a write that happened.
+        return Response(TicketDetailOutput(escalated).data)
 
 
 class ResolveInput(serializers.Serializer):
@@ -251,6 +256,8 @@ class AttachmentDownloadView(APIView):
         attachment = Attachment.objects.select_related("message__ticket").filter(pk=attachment_id).first()
         if attachment is None or not selectors.ticket_scope(request.user).filter(pk=attachment.message.ticket_id).exists():
             raise NotFound("Attachment not found.")
+        access_log_request(request, action="attachment.download", tickets=[attachment.message.ticket],
+                           object_id=str(attachment.pk))
         response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename,
                                 content_type="application/octet-stream")
         response["X-Content-Type-Options"] = "nosniff"

@@ -3,16 +3,22 @@ from django.urls import include, path
 from . import (
     auth,
     chat,
+    complaints,
     contacts,
     departments,
+    departments_api,
     email_intake,
     events,
     intake,
     knowledge,
     open311,
     phone,
+    records,
+    reports,
     routing,
+    surveys,
     tickets,
+    workdist,
 )
 
 app_name = "api"
@@ -39,8 +45,14 @@ v1 = [
     path("", include(email_intake.urlpatterns)),
     path("", include(phone.urlpatterns)),
     path("", include(chat.urlpatterns)),
+    path("", include(departments_api.urlpatterns)),
+    path("", include(complaints.urlpatterns)),
+    path("", include(reports.urlpatterns)),
+    path("", include(surveys.urlpatterns)),
+    path("", include(records.urlpatterns)),
     *knowledge.urlpatterns,
     *routing.urlpatterns,
+    *workdist.urlpatterns,
 ]
 
 urlpatterns = [

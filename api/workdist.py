@@ -93,7 +93,7 @@ class OfferDeclineView(APIView):
 # --- canned replies (supervisors and administrators) ---------------------------------------------
 
 class CannedReplyOutput(serializers.ModelSerializer):
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = CannedReply

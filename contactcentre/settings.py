@@ -494,6 +494,14 @@ CELERY_BEAT_SCHEDULE = {
 if PRODUCTION:
     LANGUAGE_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Intake must not depend on Redis: the cache fails open with short timeouts (see
+# contactcentre/records/resilient_cache.py); records and lockout counters live in the database.
+if REDIS_URL:
+    CACHES["default"]["BACKEND"] = "contactcentre.records.resilient_cache.FailOpenRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_timeout": env.float("CACHE_SOCKET_TIMEOUT_S", default=0.5),
+         "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT_S", default=0.5)}
+    )
 # <<< trust settings
 
 # >>> experience settings

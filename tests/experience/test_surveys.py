@@ -139,7 +139,9 @@ def test_csv_has_the_same_numbers_as_json_and_neutralises_formulas(null_router, 
 
 
 def test_a_resident_still_in_the_chat_gets_the_survey_there(agent, django_capture_on_commit_callbacks):
-    from asgiref.sync import async_to_sync
+    import asyncio
+
+    from asgiref.sync import async_to_sync, sync_to_async
     from channels.layers import get_channel_layer
 
     from contactcentre.intake.chat.models import ChatSession
@@ -149,12 +151,17 @@ def test_a_resident_still_in_the_chat_gets_the_survey_there(agent, django_captur
     ticket = TicketFactory(channel="chat", status="open", language="en")
     session = ChatSession.objects.create(token_hash="x" * 64, ticket=ticket, state="with_agent", language="en")
     layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(chat_group(session.pk), channel)
+    client = client_for(agent)
 
-    resolve(client_for(agent), ticket.reference, django_capture_on_commit_callbacks)
+    async def scenario() -> dict:
+        # One event loop for the whole exchange: the Redis pub/sub layer binds channels to it.
+        channel = await layer.new_channel()
+        await layer.group_add(chat_group(session.pk), channel)
+        await sync_to_async(resolve)(client, ticket.reference, django_capture_on_commit_callbacks)
+        return await asyncio.wait_for(layer.receive(channel), 5)
+
+    frame = async_to_sync(scenario)()["event"]
     invitation = SurveyInvitation.objects.get(ticket=ticket)
     assert invitation.via == "chat" and invitation.status == "sent" and not mail.outbox
-    frame = async_to_sync(layer.receive)(channel)["event"]
     assert frame["type"] == "survey" and "/enkat/" in frame["url"] and frame["scale"][3].endswith("?a=4")
     assert frame["text"].startswith("Thank you")

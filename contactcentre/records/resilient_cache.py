@@ -1,0 +1,74 @@
+"""A Redis cache that fails open: intake must not depend on Redis being up.
+
+Redis holds only what can be lost (throttle counters, chat rate limits, cached engines); the
+database holds the records and the login-lockout counters. When Redis stalls or is down, a read
+answers "not cached", a write is dropped, and for a few seconds Redis is not asked at all, so one
+outage costs one short timeout, not one per request (the same circuit breaker as the live
+broadcasts in ``contactcentre.tickets.events``). Throttling is therefore lenient during an outage;
+the lockout is not, as it counts in the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+
+log = logging.getLogger(__name__)
+_COOLDOWN_S = 5.0
+_state = {"open_until": 0.0}
+_lock = threading.Lock()
+
+# What each operation answers when Redis cannot be asked.
+_FALLBACK: dict[str, Any] = {
+    "get": None, "set": None, "add": False, "delete": False, "touch": False, "has_key": False,
+    "get_many": {}, "set_many": [], "delete_many": None, "clear": False,
+    "incr": None, "decr": None, "get_or_set": None,
+}
+
+
+def redis_available() -> bool:
+    return time.monotonic() >= _state["open_until"]
+
+
+def _guarded(name: str) -> Any:
+    original = getattr(RedisCache, name)
+
+    @functools.wraps(original)
+    def method(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
+        if not redis_available():
+            return _fallback(name, args, kwargs)
+        try:
+            return original(self, *args, **kwargs)
+        except ValueError:
+            raise  # incr of a missing key: the caller's contract, not an outage
+        except Exception:  # noqa: BLE001 - any Redis/connection error means "not cached"
+            with _lock:
+                _state["open_until"] = time.monotonic() + _COOLDOWN_S
+            log.warning("cache unavailable; failing open for %.0fs", _COOLDOWN_S, exc_info=True)
+            return _fallback(name, args, kwargs)
+
+    return method
+
+
+def _fallback(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if name == "get":
+        return kwargs.get("default", args[1] if len(args) > 1 else None)
+    if name == "get_or_set":
+        default = kwargs.get("default", args[1] if len(args) > 1 else None)
+        return default() if callable(default) else default
+    if name in ("incr", "decr"):
+        raise ValueError("cache unavailable")
+    return _FALLBACK[name]
+
+
+class FailOpenRedisCache(RedisCache):
+    pass
+
+
+for _name in _FALLBACK:
+    setattr(FailOpenRedisCache, _name, _guarded(_name))
