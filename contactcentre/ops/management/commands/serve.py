@@ -41,6 +41,9 @@ class Command(BaseCommand):
         for label, url in [
             ("Start page", "/"),
             ("Agent console", "/console/"),
+            ("Department", "/department/"),
+            ("Supervisor", "/supervisor/"),
+            ("Chat demo", "/chat/demo/"),
             ("API docs", "/api/docs/"),
             ("Admin", "/admin/"),
         ]:
