@@ -7,7 +7,7 @@ from .services import policies_changed
 @admin.register(CommitmentPolicy)
 class CommitmentPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "channel", "department", "category", "priority", "first_response_hours",
-                    "resolution_hours", "department_days", "is_active")
+                    "resolution_hours", "department_days", "department_check_days", "is_active")
     list_filter = ("is_active", "channel", "department")
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]

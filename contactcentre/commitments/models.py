@@ -24,6 +24,11 @@ class CommitmentPolicy(models.Model):
     department_days = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Kalenderdagar för avdelningens handläggning efter eskalering")
     )
+    # A milestone within the department clock, e.g. PBL's completeness check within 3 weeks of a
+    # 10-week building-permit decision: met when the department first answers or asks for more.
+    department_check_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Kalenderdagar till avdelningens första besked (t.ex. fullständighetskontroll)")
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -48,6 +53,11 @@ class TicketCommitment(models.Model):
     resolution_breached = models.BooleanField(default=False)
     department_warned = models.BooleanField(default=False)
     department_breached = models.BooleanField(default=False)
+    department_check_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    department_check_warn_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    department_check_done_at = models.DateTimeField(null=True, blank=True)
+    department_check_warned = models.BooleanField(default=False)
+    department_check_breached = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"commitment of ticket {self.ticket_id}"

@@ -83,6 +83,20 @@ def waiting_periods(ticket: Ticket, *, now: datetime | None = None) -> list[Inte
     return periods
 
 
+def _statutory_due(start: datetime, days: int) -> datetime:
+    """Close of business on the day ``days`` calendar days after ``start``, moved off closed days."""
+    due_day = statutory_deadline((timezone.localtime(start) + timedelta(days=days)).date())
+    interval = CALENDAR.open_interval(due_day)
+    return interval[1] if interval else datetime.combine(due_day, time(23, 59), tzinfo=CALENDAR.tz)
+
+
+def _department_has_answered(ticket: Ticket) -> bool:
+    # The first besked: the department answered the resident, asked for more, or decided.
+    if ticket.status in (Status.WAITING, Status.RESOLVED, Status.CLOSED):
+        return True
+    return ticket.messages.filter(direction="outbound", created_at__gte=ticket.escalated_at).exists()
+
+
 def _warn_and_due(start: datetime, hours: float, pauses: list[Interval]) -> tuple[datetime, datetime]:
     total = timedelta(hours=hours)
     return (CALENDAR.add(start, total * WARN_SHARE, pauses=pauses), CALENDAR.add(start, total, pauses=pauses))
@@ -101,7 +115,11 @@ def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[st
             setattr(ticket, field, value)
             changed.append(field)
 
-    warn = {"first_response_warn_at": None, "resolution_warn_at": None, "department_warn_at": None}
+    warn: dict[str, datetime | None] = {
+        "first_response_warn_at": None, "resolution_warn_at": None, "department_warn_at": None,
+        "department_check_warn_at": None, "department_check_due_at": None,
+        "department_check_done_at": state.department_check_done_at,
+    }
     first_due = resolution_due = department_due = None
     if policy is not None:
         if policy.first_response_hours:
@@ -109,12 +127,14 @@ def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[st
         if policy.resolution_hours:
             warn["resolution_warn_at"], resolution_due = _warn_and_due(ticket.created_at, policy.resolution_hours, pauses)
         if policy.department_days and ticket.escalated_at:
-            local = timezone.localtime(ticket.escalated_at)
-            due_day = statutory_deadline((local + timedelta(days=policy.department_days)).date())
-            interval = CALENDAR.open_interval(due_day)
-            # Due at the close of business of the (moved) deadline day.
-            department_due = interval[1] if interval else datetime.combine(due_day, time(23, 59), tzinfo=CALENDAR.tz)
+            department_due = _statutory_due(ticket.escalated_at, policy.department_days)
             warn["department_warn_at"] = ticket.escalated_at + (department_due - ticket.escalated_at) * WARN_SHARE
+        if policy.department_check_days and ticket.escalated_at:
+            check_due = _statutory_due(ticket.escalated_at, policy.department_check_days)
+            warn["department_check_warn_at"] = ticket.escalated_at + (check_due - ticket.escalated_at) * WARN_SHARE
+            warn["department_check_due_at"] = check_due
+            if state.department_check_done_at is None and _department_has_answered(ticket):
+                warn["department_check_done_at"] = now
     put("first_response_due_at", first_due)
     put("resolution_due_at", resolution_due)
     put("department_due_at", department_due)
@@ -142,10 +162,11 @@ def commitment_working_days(ticket: Ticket) -> int | None:
 # --- the periodic check --------------------------------------------------------------------
 
 CLOCKS = (
-    # clock, warn field, due field on Ticket, done when
-    ("first_response", "first_response_warn_at", "first_response_due_at", "first_response_at"),
-    ("resolution", "resolution_warn_at", "resolution_due_at", "resolved_at"),
-    ("department", "department_warn_at", "department_due_at", "resolved_at"),
+    # clock, warn field (TicketCommitment), due and done lookups (from TicketCommitment)
+    ("first_response", "first_response_warn_at", "ticket__first_response_due_at", "ticket__first_response_at"),
+    ("resolution", "resolution_warn_at", "ticket__resolution_due_at", "ticket__resolved_at"),
+    ("department", "department_warn_at", "ticket__department_due_at", "ticket__resolved_at"),
+    ("department_check", "department_check_warn_at", "department_check_due_at", "department_check_done_at"),
 )
 
 
@@ -157,12 +178,12 @@ def commitments_check(*, now: datetime | None = None) -> dict[str, int]:
     active = Ticket.ACTIVE_STATUSES - {Status.WAITING}
     for clock, warn_field, due_field, done_field in CLOCKS:
         for kind, time_q, flag in (
-            ("breached", Q(**{f"ticket__{due_field}__lte": now}), f"{clock}_breached"),
+            ("breached", Q(**{f"{due_field}__lte": now}), f"{clock}_breached"),
             ("warning", Q(**{f"{warn_field}__lte": now}), f"{clock}_warned"),
         ):
             rows = (
                 TicketCommitment.objects.filter(time_q, **{flag: False, "ticket__status__in": active,
-                                                           f"ticket__{done_field}__isnull": True})
+                                                           f"{done_field}__isnull": True})
                 .select_related("ticket__department", "ticket__assignee")
                 .order_by("pk")[:500]
             )
@@ -182,7 +203,7 @@ def _announce(state: TicketCommitment, *, clock: str, kind: str, flag: str, due_
         # A breach found first makes the warning moot.
         TicketCommitment.objects.filter(pk=state.pk).update(**{flag.replace("breached", "warned"): True})
     ticket = state.ticket
-    due = getattr(ticket, due_field)
+    due = getattr(ticket, due_field.removeprefix("ticket__")) if due_field.startswith("ticket__") else getattr(state, due_field)
     COMMITMENT_EVENTS.labels(clock=clock, kind=kind).inc()
     TicketEvent.objects.create(ticket=ticket, kind=f"commitment_{kind}", to_value=clock,
                                data={"due_at": due.isoformat() if due else None})

@@ -140,3 +140,31 @@ def test_public_page_shows_how_well_each_commitment_was_kept(api, client):
     html = page.content.decode()
     assert page.status_code == 200
     assert "Vi svarar på webbformulär inom 2 arbetsdagar." in html and "50 %" in html
+
+
+@pytest.mark.django_db
+def test_the_completeness_check_is_a_milestone_of_its_own():
+    # PBL: a building-permit decision within 10 weeks, the completeness check within 3 weeks.
+    bygg = DepartmentFactory(code="bygglov")
+    CommitmentPolicy.objects.create(name="Bygglov PBL", department=bygg, department_days=70, department_check_days=21)
+    policies_changed()
+    agent = UserFactory(username="anna", role="agent")
+    caseworker = UserFactory(username="cecilia", role="caseworker", department=bygg)
+    from tests.factories import TicketFactory
+
+    late, answered = TicketFactory(), TicketFactory()
+    with time_machine.travel(at(2026, 4, 10, 10), tick=False):
+        for ticket in (late, answered):
+            services.ticket_escalate(ticket_id=ticket.pk, actor=agent, department_code="bygglov")
+    late.commitment.refresh_from_db()
+    # +21 days is Friday 1 May (Första maj): the milestone moves to Monday 4 May.
+    assert late.commitment.department_check_due_at.astimezone(STO).date().isoformat() == "2026-05-04"
+    with time_machine.travel(at(2026, 4, 20, 10), tick=False):
+        services.ticket_reply(ticket_id=answered.pk, actor=caseworker, body="Ansökan är komplett.")
+    answered.commitment.refresh_from_db()
+    assert answered.commitment.department_check_done_at is not None
+
+    assert commitments_check(now=at(2026, 5, 5, 9)) == {"warnings": 0, "breaches": 1}
+    assert list(TicketEvent.objects.filter(kind="commitment_breached").values_list("ticket_id", "to_value")) == [
+        (late.pk, "department_check")
+    ]
