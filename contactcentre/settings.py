@@ -159,11 +159,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Europe/Stockholm"
+# Publishing a job is a wake-up call for work already stored as a row: bounded, never retried in
+# the request (contactcentre.ops.jobs), so a stalled Redis cannot hang an intake.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=2.0),
+    "socket_connect_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=2.0),
+}
 # Periodic jobs (intervals in seconds): Celery beat in production, the in-process scheduler
 # (contactcentre.ops.scheduler) on the embedded default.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "routing-retrain": {"task": "routing.tasks.retrain", "schedule": env.float("ROUTING_RETRAIN_INTERVAL_S", default=900.0)},
     "commitments-check": {"task": "commitments.check", "schedule": env.float("COMMITMENTS_CHECK_INTERVAL_S", default=60.0)},
+    "mail-sweep": {"task": "mail.sweep", "schedule": env.float("MAIL_SWEEP_INTERVAL_S", default=120.0)},
 }
 
 # --- Auth ---------------------------------------------------------------------------------

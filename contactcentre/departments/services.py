@@ -84,13 +84,15 @@ def department_escalation_notify_on_commit(ticket: Ticket) -> None:
     ticket_id = ticket.pk
 
     def _enqueue() -> None:
+        from contactcentre.ops.jobs import enqueue
+
         from .tasks import escalation_email_task, webhook_deliver_task
 
-        escalation_email_task.delay(ticket_id, department_id)
+        enqueue(escalation_email_task, ticket_id, department_id)
         for delivery_id in delivery_ids:
-            webhook_deliver_task.delay(delivery_id)
+            enqueue(webhook_deliver_task, delivery_id)  # the outbox sweep retries what fails here
 
-    transaction.on_commit(_enqueue)
+    transaction.on_commit(_enqueue, robust=True)
 
 
 def escalation_email_send(*, ticket_id: int, department_id: int) -> int:

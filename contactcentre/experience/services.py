@@ -135,6 +135,15 @@ def surveys_sweep(*, now: datetime | None = None, limit: int = 200) -> dict[str,
     for invitation_id in list(due.values_list("pk", flat=True)[:limit]):
         if survey_dispatch(invitation_id=invitation_id, now=now) in (Inv.Status.QUEUED, Inv.Status.SENT):
             counts["dispatched"] += 1
+    # Queued long ago but never sent: the wake-up publish failed (Redis away). Queue it again;
+    # the send task only sends what is still queued.
+    from contactcentre.ops.jobs import enqueue
+
+    from .tasks import survey_email_send_task
+
+    stuck = Inv.objects.filter(status=Inv.Status.QUEUED, send_after__lte=now - timedelta(minutes=10))
+    for invitation_id in list(stuck.values_list("pk", flat=True)[:limit]):
+        enqueue(survey_email_send_task, invitation_id)
     return counts
 
 
@@ -221,10 +230,12 @@ def survey_dispatch(*, invitation_id: int, now: datetime | None = None) -> str:
         invitation.via, invitation.status = Inv.Via.EMAIL, Inv.Status.QUEUED
         invitation.message_id = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
         invitation.save(update_fields=["via", "status", "message_id", "address"])
+        from contactcentre.ops.jobs import enqueue_on_commit
+
         from .tasks import survey_email_send_task
 
         pk = invitation.pk
-        transaction.on_commit(lambda: survey_email_send_task.delay(pk))
+        enqueue_on_commit(survey_email_send_task, pk)
         return invitation.status
 
 

@@ -138,3 +138,30 @@ def _email_ticket(*, name: str = "Anna Andersson", subject: str = "Fråga") -> T
 
     contact = contact_with_email("anna@example.org", name=name)
     return TicketFactory(channel="email", contact=contact, subject=subject)
+
+
+def test_a_receipt_whose_publish_failed_is_sent_by_the_sweep(api, mail_sink, monkeypatch):
+    """Redis away at intake: the resident still gets 201, the receipt waits as a pending row,
+    and the periodic sweep sends it once the queue is back."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from contactcentre.intake.mail import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.receipt_send_task, "apply_async", broker_down)
+    response = web_enquiry(api, email="resident@example.org")
+    assert response.status_code == 201
+    assert AutoReply.objects.get().status == "pending"
+    assert mail_sink.wait_for(1, timeout=0.3) == []
+
+    monkeypatch.undo()
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert tasks.sweep_task.apply().get() == {"receipts": 1, "replies": 0}
+    [receipt] = mail_sink.wait_for(1)
+    assert receipt["To"] == "resident@example.org"
+    assert AutoReply.objects.get().status == "sent"

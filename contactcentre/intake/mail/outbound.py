@@ -37,9 +37,12 @@ class PermanentDeliveryError(Exception):
 
 
 def deliver_email(message_id: int) -> None:
+    from contactcentre.ops.jobs import enqueue
+
     from .tasks import email_send_task
 
-    email_send_task.delay(message_id)
+    # Runs after commit (contactcentre.intake.outbound); the pending Message is the record.
+    enqueue(email_send_task, message_id)
 
 
 # --- building ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from contactcentre.intake.base import InboundMessage
 from contactcentre.intake.services import IntakeResult, intake_receive
+from contactcentre.ops.jobs import enqueue_on_commit
 from contactcentre.tickets import events
 from contactcentre.tickets.models import Channel, Department, Message, Ticket, TicketEvent
 
@@ -270,5 +271,5 @@ def receipt_send_on_commit(ticket: Ticket, *, in_reply_to: str = "") -> bool:
     )
     from .tasks import receipt_send_task
 
-    transaction.on_commit(lambda: receipt_send_task.delay(receipt.pk))
+    enqueue_on_commit(receipt_send_task, receipt.pk)
     return True
