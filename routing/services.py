@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from contactcentre.intake.ports import RoutingOutcome, RoutingRequest
 from contactcentre.tickets.models import Department
+from knowledge.rendering import markdown_to_text  # standalone: no cycle with knowledge.models
 
 from . import engine
 from .models import RoutingCorrection, RoutingRule
@@ -135,7 +136,8 @@ def decision_to_outcome(decision: engine.Decision, model: engine.RoutingModel) -
     answer_title = answer_text = ""
     if decision.action == "answer" and decision.article and decision.article in model.articles:
         article = model.articles[decision.article]
-        answer_title, answer_text = article.title, article.body
+        # Residents get text, not Markdown markup (e-mail, chat and the status page show text).
+        answer_title, answer_text = article.title, markdown_to_text(article.body)
     return RoutingOutcome(
         action=decision.action,
         department=decision.department,

@@ -34,6 +34,7 @@ def test_an_answerable_web_enquiry_gets_the_article(api, django_capture_on_commi
     reply = ticket.messages.get(direction="outbound")
     assert reply.is_automatic and reply.meta["article"] == "attefallsatgarder"
     assert "attefall" in reply.body_text.lower()
+    assert "**" not in reply.body_text and "](" not in reply.body_text  # text, not Markdown
     assert ticket.status == "resolved" and ticket.first_contact_resolution is True
     assert ArticleUsage.objects.get(article__slug="attefallsatgarder").auto_answered == 1
 
