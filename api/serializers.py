@@ -65,7 +65,7 @@ class MessageOutput(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = [
-            "id", "direction", "channel", "author", "sender", "subject", "body_text", "body_html",
+            "id", "registration", "direction", "channel", "author", "sender", "subject", "body_text", "body_html",
             "is_automatic", "delivery_status", "delivery_error", "attachments", "created_at",
         ]
         read_only_fields = fields

@@ -38,13 +38,12 @@ PSEUDONYM = "[pseudonymiserad]"
 # --- registration ------------------------------------------------------------------------------
 
 def message_registrations(ticket: Ticket) -> dict[int, str]:
-    """``<ticket reference>/<n>``: the n-th item received or sent in the ticket, in arrival order.
+    """Each item's stored registration reference (``Message.registration``), by message id.
 
-    Stable because messages are never removed one by one (disposal removes the whole ticket,
-    erasure only pseudonymises) and ``created_at`` never changes.
+    Given once when the item is stored and never changed, so a merge or disposal elsewhere never
+    renumbers what has been handed out.
     """
-    ids = Message.objects.filter(ticket=ticket).order_by("created_at", "id").values_list("id", flat=True)
-    return {pk: f"{ticket.reference}/{n}" for n, pk in enumerate(ids, start=1)}
+    return dict(Message.objects.filter(ticket=ticket).values_list("id", "registration"))
 
 
 # --- retention -------------------------------------------------------------------------------

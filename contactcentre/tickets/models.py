@@ -7,10 +7,10 @@ Models declare data, choices and allowed transitions; every change goes through
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -141,6 +141,8 @@ class Ticket(models.Model):
     held_for = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="held_messages")
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged")
     version = models.PositiveIntegerField(default=1)
+    # Last registration number handed out to one of this ticket's messages (see Message.save).
+    registration_seq = models.PositiveIntegerField(default=0, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -204,6 +206,9 @@ class Message(models.Model):
     delivery_error = models.TextField(blank=True)
     meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # Public-records registration reference (``<ticket reference>/<n>``), given once when the item
+    # is stored and never changed: a merge moves the message but keeps its reference.
+    registration = models.CharField(max_length=48, unique=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -216,6 +221,21 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}/{self.pk} {self.direction}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Registration is an invariant of storing a message, so it lives here and no code path
+        # can skip it. One atomic UPDATE ... RETURNING hands out the number: concurrent messages
+        # to the same ticket serialise on the ticket row and get distinct numbers.
+        if self._state.adding and not self.registration:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {Ticket._meta.db_table} SET registration_seq = registration_seq + 1 "
+                    "WHERE id = %s RETURNING registration_seq, reference",
+                    [self.ticket_id],
+                )
+                seq, reference = cursor.fetchone()
+            self.registration = f"{reference}/{seq}"
+        super().save(*args, **kwargs)
 
 
 class Attachment(models.Model):

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from rest_framework.authtoken.models import Token
 
-from contactcentre.tickets.models import Ticket, TicketEvent
+from contactcentre.tickets.models import Message, Ticket, TicketEvent
 from tests.factories import TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -91,3 +91,30 @@ def test_the_same_message_delivered_concurrently_is_stored_once(live_server):
     assert sorted(codes) == [200] * (n - 1) + [201]
     assert len(refs) == 1
     assert Ticket.objects.count() == 1
+
+
+def test_concurrent_items_on_one_ticket_get_distinct_registrations(live_server):
+    """Public records: eight agents add notes to one ticket at once; each item gets its own
+    registration reference (the ticket row serialises the numbering) and none fails."""
+    n = 8
+    ticket = TicketFactory(status="open")
+    tokens = [Token.objects.create(user=UserFactory(username=f"writer{i}", role="agent")).key for i in range(n)]
+    barrier = threading.Barrier(n)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def note(token: str) -> None:
+        with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Token {token}"}, timeout=30) as client:
+            barrier.wait()
+            r = client.post(f"/api/v1/tickets/{ticket.reference}/note/", json={"body": "Anteckning"})
+            with lock:
+                codes.append(r.status_code)
+
+    threads = [threading.Thread(target=note, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [201] * n
+    regs = sorted(Message.objects.filter(ticket=ticket).values_list("registration", flat=True))
+    assert regs == sorted(f"{ticket.reference}/{i}" for i in range(1, n + 1))

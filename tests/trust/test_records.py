@@ -93,6 +93,45 @@ def test_each_item_has_a_registration_reference() -> None:
     assert sorted(regs.values()) == [f"{ticket.reference}/1", f"{ticket.reference}/2"]
 
 
+def test_registration_is_stored_and_survives_a_merge() -> None:
+    agent = UserFactory(role="agent")
+    source, target = closed_ticket(), closed_ticket(email="other@example.org")
+    Ticket.objects.filter(pk__in=[source.pk, target.pk]).update(status="open")
+    source.refresh_from_db()
+    target.refresh_from_db()
+    moved = Message.objects.get(ticket=source)
+    assert moved.registration == f"{source.reference}/1"
+
+    services.ticket_merge(ticket_id=source.pk, into_id=target.pk, actor=agent, allow_different_contacts=True)
+
+    moved.refresh_from_db()
+    assert moved.ticket_id == target.pk
+    assert moved.registration == f"{source.reference}/1", "a merge renumbered a public record"
+    # The target keeps counting from its own sequence: no reference is issued twice.
+    reply = Message.objects.create(ticket=target, direction="outbound", channel="email", body_text="Svar")
+    assert reply.registration == f"{target.reference}/2"
+    assert Message.objects.filter(registration=reply.registration).count() == 1
+
+
+def test_a_stale_full_save_of_the_ticket_does_not_reissue_a_reference() -> None:
+    ticket = closed_ticket()
+    stale = Ticket.objects.get(pk=ticket.pk)  # loaded before the next message
+    Message.objects.create(ticket=ticket, direction="outbound", channel="email", body_text="Svar")
+    stale.subject = "Ändrat i admin"
+    stale.save()
+    third = Message.objects.create(ticket=ticket, direction="note", channel="email", body_text="Notering")
+    assert third.registration == f"{ticket.reference}/3"
+
+
+def test_the_api_shows_each_items_registration() -> None:
+    ticket = closed_ticket()
+    client = client_for(UserFactory(role="supervisor"))
+    response = client.get(f"/api/v1/tickets/{ticket.reference}/messages/")
+    assert response.status_code == 200, response.content
+    rows = response.json()["results"] if isinstance(response.json(), dict) else response.json()
+    assert [r["registration"] for r in rows] == [f"{ticket.reference}/1"]
+
+
 # --- retention and disposal ---------------------------------------------------------------------
 
 def test_disposal_removes_expired_records_from_every_store_after_archiving(
