@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contactcentre.intake.chat.models import ChatSession
+from contactcentre.records.access import access_log_request
+from contactcentre.records.models import AccessLog
 from contactcentre.tickets import selectors
 from contactcentre.tickets.errors import NotFound
 from contactcentre.tickets.models import Channel, Message, Ticket
@@ -190,6 +192,7 @@ def ticket_view(request: HttpRequest, ref: str) -> HttpResponse:
         ticket = selectors.ticket_get(user=request.user, reference_or_id=ref)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
+    access_log_request(request, action=AccessLog.Action.TICKET_DETAIL, tickets=[ticket])
     messages = list(selectors.message_list(ticket=ticket))
     for message in messages:
         _fold(message)

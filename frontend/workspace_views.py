@@ -22,6 +22,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from contactcentre.departments import selectors as dept_selectors
 from contactcentre.departments.services import ticket_return_to_contact_centre
+from contactcentre.records.access import access_log_request
+from contactcentre.records.models import AccessLog
 from contactcentre.tickets import services as ticket_services
 from contactcentre.tickets.errors import DomainError, NotFound
 from contactcentre.tickets.models import Channel, Department, Ticket
@@ -99,6 +101,7 @@ def department(request: HttpRequest) -> HttpResponse:
 def department_ticket(request: HttpRequest, ref: str) -> HttpResponse:
     last_event_id = live_event_last_id()
     ticket = _ticket_for(request, ref)
+    access_log_request(request, action=AccessLog.Action.TICKET_DETAIL, tickets=[ticket])
     context = {
         "nav": "department", "last_event_id": last_event_id, "ticket": ticket,
         "thread": message_list(ticket=ticket),

@@ -78,3 +78,23 @@ def test_the_log_filters_by_ticket_and_user(world: World) -> None:
     assert [r["ticket_reference"] for r in by_user] == [b.reference]
     by_both = sup.get("/api/v1/records/access-log/", {"user": "anna", "ticket": str(a.pk)}).json()["results"]
     assert [r["ticket_reference"] for r in by_both] == [a.reference]
+
+
+def test_reads_in_the_html_console_and_workspace_are_logged(world: World) -> None:
+    from django.test import Client
+
+    ticket = world.tickets["escalated_own"]
+    agent, caseworker = Client(), Client()
+    agent.force_login(world.users["agent"])
+    caseworker.force_login(world.users["caseworker_own"])
+    assert agent.get(f"/console/t/{ticket.reference}/").status_code == 200
+    assert caseworker.get(f"/department/t/{ticket.reference}/").status_code == 200
+    # A refused read (another department's ticket) is not a read.
+    other = world.tickets["escalated_other"]
+    assert caseworker.get(f"/department/t/{other.reference}/").status_code == 404
+    rows = list(AccessLog.objects.order_by("id"))
+    assert [(r.user_id, r.action, r.ticket_reference) for r in rows] == [
+        (world.users["agent"].pk, "ticket.detail", ticket.reference),
+        (world.users["caseworker_own"].pk, "ticket.detail", ticket.reference),
+    ]
+    assert rows[0].path.startswith("/console/") and rows[1].path.startswith("/department/")
