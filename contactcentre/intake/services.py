@@ -103,6 +103,7 @@ def _existing(inbound: InboundMessage) -> IntakeResult | None:
 
 
 def _thread_candidate(inbound: InboundMessage) -> Ticket | None:
+    ticket = None
     if inbound.thread_external_ids:
         message = (
             Message.objects.select_related("ticket")
@@ -111,10 +112,20 @@ def _thread_candidate(inbound: InboundMessage) -> Ticket | None:
             .first()
         )
         if message is not None:
-            return message.ticket
-    if inbound.thread_reference:
-        return Ticket.objects.filter(reference=inbound.thread_reference.strip().upper()).first()
-    return None
+            ticket = message.ticket
+    if ticket is None and inbound.thread_reference:
+        ticket = Ticket.objects.filter(reference=inbound.thread_reference.strip().upper()).first()
+    return _follow_merges(ticket)
+
+
+def _follow_merges(ticket: Ticket | None) -> Ticket | None:
+    """A reply to a merged duplicate belongs in the ticket it was merged into (a few hops at
+    most; the bound guards against a cycle written by hand in the database)."""
+    for _ in range(5):
+        if ticket is None or ticket.merged_into_id is None:
+            return ticket
+        ticket = Ticket.objects.filter(pk=ticket.merged_into_id).first() or ticket
+    return ticket
 
 
 def _route(inbound: InboundMessage) -> RoutingOutcome | None:

@@ -255,3 +255,25 @@ def test_offers_accept_and_decline_over_rest(agent, agent_api, agent2, django_as
     assert agent_api.post("/api/v1/offers/999999/accept/").status_code == 404
     # Another agent's offer is not theirs to take.
     assert client_for(agent2).post(f"/api/v1/offers/{declined.pk}/decline/").status_code == 404
+
+
+def test_a_reply_to_a_merged_duplicate_lands_in_the_ticket_it_was_merged_into(agent_api, null_router):
+    from contactcentre.intake.base import InboundMessage
+    from contactcentre.intake.services import intake_receive
+
+    def mail(text: str, *, ref: str = "", msgid: str = "", replying_to: tuple[str, ...] = ()) -> Ticket:
+        return intake_receive(InboundMessage(
+            channel="email", sender_email="karin@example.org", subject="Staket", body_text=text,
+            external_id=msgid, thread_reference=ref, thread_external_ids=replying_to)).ticket
+
+    target = mail("Får jag bygga ett staket?", msgid="<a@example.org>")
+    duplicate = mail("Jag frågar igen om staketet", msgid="<b@example.org>")
+    assert duplicate.pk != target.pk
+    r = agent_api.post(f"/api/v1/tickets/{duplicate.reference}/merge/", {"into": target.reference})
+    assert r.status_code == 200, r.json()
+
+    by_reference = mail("Tillägg: staketet blir 1,2 m", ref=duplicate.reference, msgid="<c@example.org>")
+    by_header = mail("Och en ritning", replying_to=("<b@example.org>",), msgid="<d@example.org>")
+    assert by_reference.pk == target.pk and by_header.pk == target.pk
+    assert Ticket.objects.count() == 2
+    assert target.messages.count() == 4
