@@ -344,6 +344,22 @@ else:
 EMAIL_AUTO_REPLY_MAX_PER_HOUR = env.int("EMAIL_AUTO_REPLY_MAX_PER_HOUR", default=5)
 EMAIL_RECEIPT_ANSWER_DAYS = env.int("EMAIL_RECEIPT_ANSWER_DAYS", default=2)
 EMAIL_SEND_MAX_RETRIES = env.int("EMAIL_SEND_MAX_RETRIES", default=6)
+# >>> mailtrust: malformed-mail limits, quarantine, outbox leases
+# Checked on the raw bytes before any parsing; mail over a limit is kept raw in quarantine
+# (QuarantinedMail, SMTP 250) with an alert, never half-parsed and never refused after the fact.
+EMAIL_INTAKE_MAX_PARTS = env.int("EMAIL_INTAKE_MAX_PARTS", default=200)
+EMAIL_INTAKE_MAX_DEPTH = env.int("EMAIL_INTAKE_MAX_DEPTH", default=30)
+EMAIL_INTAKE_MAX_HEADERS = env.int("EMAIL_INTAKE_MAX_HEADERS", default=500)
+# A mail whose storing failed this many times (451 each time, the sender retried) is quarantined.
+EMAIL_INTAKE_POISON_AFTER = env.int("EMAIL_INTAKE_POISON_AFTER", default=3)
+# Outbound: the SMTP socket timeout (a stalled relay must not hold a worker forever), the lease
+# a send holds on its row (longer than any one attempt), the backoff between retries, and the
+# age after which mail.sweep queues a pending row again.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=60)
+EMAIL_SEND_LEASE_S = env.int("EMAIL_SEND_LEASE_S", default=300)
+EMAIL_SEND_RETRY_BACKOFF_S = env.int("EMAIL_SEND_RETRY_BACKOFF_S", default=30)
+MAIL_SWEEP_AFTER_S = env.int("MAIL_SWEEP_AFTER_S", default=120)
+# <<< mailtrust
 # The optional IMAP poller (`manage.py run_imap_intake`), for mailboxes that live on Exchange.
 IMAP_INTAKE_HOST = env.str("IMAP_INTAKE_HOST", default="")
 IMAP_INTAKE_PORT = env.int("IMAP_INTAKE_PORT", default=993)

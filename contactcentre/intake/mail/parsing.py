@@ -6,6 +6,7 @@ Pure functions, no database: the SMTP listener, the HTTP pipe and the IMAP polle
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -21,6 +22,9 @@ from contactcentre.tickets.html import sanitise_html
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# Lone surrogates (the email package's stand-ins for undecodable header bytes) cannot be encoded
+# as UTF-8, so PostgreSQL would refuse the row; NUL is refused in any text column there too.
+_UNSTORABLE = re.compile(r"[\ud800-\udfff]")
 # Latin-1 labels are really windows-1252 in practice (as in every browser: WHATWG encoding spec).
 _CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252",
                     "ascii": "cp1252", "windows-1252": "cp1252"}
@@ -71,7 +75,61 @@ class ParsedMail:
 
 def clean_header_text(value: str) -> str:
     """One line, no control characters: safe to put back into a header we write."""
-    return re.sub(r"\s+", " ", _CONTROL.sub(" ", value or "")).strip()
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", storable_text(value or ""))).strip()
+
+
+def storable_text(value: str) -> str:
+    """Text every database stores: undecodable bytes become U+FFFD, NUL is dropped."""
+    return _UNSTORABLE.sub("\ufffd", value).replace("\x00", "")
+
+
+# --- structural limits, checked on the raw bytes before any parsing ---------------------------
+
+_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"\r\n]{1,200}))', re.IGNORECASE)
+_DELIMITER_LINE = re.compile(rb"^--([^\r\n]{1,210})", re.MULTILINE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+@dataclass(frozen=True, slots=True)
+class StructureProblem:
+    reason: str  # a QuarantinedMail.Reason value
+    detail: str
+
+
+def mail_structure_problem(raw: bytes, *, max_parts: int, max_depth: int, max_headers: int) -> StructureProblem | None:
+    """Count header fields, MIME parts and multipart nesting in one linear pass over the bytes.
+
+    The standard parser's time grows with the number of parts and its recursion with the
+    nesting (a few hundred levels raise RecursionError, after seconds of work), so a hostile or
+    broken mail is recognised here, before that work starts. The scan follows the declared
+    boundaries the way a MIME parser does: an opening delimiter of an outer boundary ends any
+    inner multipart left open. It errs only towards counting more (a "boundary=" inside a text
+    body counts as a level), and stops as soon as a limit is passed, so it is bounded too.
+    """
+    end = _HEADER_END.search(raw)
+    head = raw[: end.start()] if end else raw
+    fields = sum(1 for line in head.splitlines() if line and line[:1] not in (b" ", b"\t"))
+    if fields > max_headers:
+        return StructureProblem("too_many_headers", f"{fields} header fields (limit {max_headers})")
+
+    declared = ((m.start(), 0, m.group(1) or m.group(2)) for m in _BOUNDARY_PARAM.finditer(raw))
+    delimiters = ((m.start(), 1, m.group(1).rstrip(b" \t")) for m in _DELIMITER_LINE.finditer(raw))
+    stack: list[bytes] = []
+    parts = 0
+    for _, kind, token in heapq.merge(declared, delimiters):
+        if kind == 0:
+            stack.append(token)
+            if len(stack) > max_depth:
+                return StructureProblem("too_deep", f"multipart nesting deeper than {max_depth}")
+            continue
+        if token.endswith(b"--") and token[:-2] in stack:
+            del stack[stack.index(token[:-2]):]  # closing delimiter: that multipart ends
+        elif token in stack:
+            del stack[stack.index(token) + 1:]  # a new part of this multipart ends inner ones
+            parts += 1
+            if parts > max_parts:
+                return StructureProblem("too_many_parts", f"more than {max_parts} MIME parts")
+    return None
 
 
 def message_ids(value: str | None) -> tuple[str, ...]:
@@ -135,6 +193,10 @@ def _from(msg: EmailMessage) -> tuple[str, str]:
 # --- bodies ----------------------------------------------------------------------------------
 
 def _decoded_text(part: Message) -> str:
+    return storable_text(_decoded(part))
+
+
+def _decoded(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return str(part.get_payload() or "")

@@ -1,12 +1,13 @@
 """The e-mail channel's services: raw mail in -> ticket, bounces, automatic replies.
 
 Every transport (SMTP listener, HTTP pipe, IMAP poller) calls :func:`mail_receive` with the raw
-bytes; it either stores the mail (through the one intake service) or raises, so the transport
-can answer "try again later" instead of losing it.
+bytes; it stores the mail (through the one intake service), keeps it raw in quarantine (see
+``quarantine.py``), or raises, so the transport can answer "try again later" instead of losing it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -16,23 +17,26 @@ from email.utils import make_msgid
 from typing import Literal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import DataError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from contactcentre.intake.base import InboundMessage
 from contactcentre.intake.services import IntakeResult, intake_receive
 from contactcentre.ops.jobs import enqueue_on_commit
 from contactcentre.tickets import events
+from contactcentre.tickets.errors import DomainError
 from contactcentre.tickets.models import Channel, Department, Message, Ticket, TicketEvent
 
-from .models import AutoReply
-from .parsing import Bounce, ParsedMail, clean_header_text, mail_parse
+from .models import AutoReply, QuarantinedMail
+from .parsing import Bounce, ParsedMail, clean_header_text, mail_parse, mail_structure_problem
+from .quarantine import mail_quarantine
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["stored", "duplicate", "bounce", "bounce_unmatched", "ignored"]
+Kind = Literal["stored", "duplicate", "bounce", "bounce_unmatched", "ignored", "quarantined"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class MailReceived:
     ticket: Ticket | None = None
     receipt: bool = False  # an automatic receipt was queued
     no_auto_reply: tuple[str, ...] = ()
+    quarantine_id: int | None = None  # kind "quarantined": the QuarantinedMail row
 
     @property
     def reference(self) -> str:
@@ -92,9 +97,98 @@ def reference_in_subject(subject: str) -> str:
 
 # --- receiving ------------------------------------------------------------------------------
 
-def mail_receive(*, raw: bytes, envelope_from: str | None = None, recipients: Sequence[str] = ()) -> MailReceived:
-    """Store one raw mail. Raises on any failure to store (the transport answers 451/5xx)."""
-    parsed = mail_parse(raw, envelope_from=envelope_from)
+def mail_receive(*, raw: bytes, envelope_from: str | None = None, recipients: Sequence[str] = (),
+                 enforce_limits: bool = True, quarantine: bool = True) -> MailReceived:
+    """Store one raw mail as a ticket message, or keep it in quarantine (with an alert).
+
+    Raises only when nothing was stored: a transient database fault (the transport answers
+    451 and the sender retries), or an empty message (DomainError, a permanent 554). Mail over
+    a structural limit, mail the parser fails on and mail whose storing fails for good are
+    quarantined, so the sender gets "250" for what we durably hold and nothing behind it waits.
+    ``quarantine=False`` (re-processing a quarantined mail) raises instead of quarantining again.
+    """
+    problem = mail_structure_problem(
+        raw, max_parts=settings.EMAIL_INTAKE_MAX_PARTS, max_depth=settings.EMAIL_INTAKE_MAX_DEPTH,
+        max_headers=settings.EMAIL_INTAKE_MAX_HEADERS,
+    ) if enforce_limits else None
+    if problem is not None:
+        if not quarantine:
+            raise MailUnprocessable(problem.reason, problem.detail)
+        return _quarantined(raw, problem.reason, problem.detail, envelope_from, recipients)
+    try:
+        parsed = mail_parse(raw, envelope_from=envelope_from)
+    except Exception as exc:  # noqa: BLE001 - RecursionError, a parser bug: the same every time
+        if not quarantine:
+            raise
+        log.exception("inbound mail could not be parsed")
+        return _quarantined(raw, QuarantinedMail.Reason.PARSE_ERROR, f"{type(exc).__name__}: {exc}",
+                            envelope_from, recipients)
+    try:
+        return _parsed_receive(parsed, envelope_from=envelope_from, recipients=recipients)
+    except (DomainError, OperationalError, InterfaceError):
+        raise  # empty (permanent, 554) or the database is away (temporary, 451)
+    except Exception as exc:
+        # A value the database refuses is permanent at once; any other failure may pass (a full
+        # disk, a cache away), so the sender retries, until the same bytes have failed
+        # EMAIL_INTAKE_POISON_AFTER times: then it is a poison message and is held instead.
+        if not quarantine or not (isinstance(exc, DataError) or _poison(raw)):
+            raise
+        log.exception("inbound mail %s could not be stored", parsed.message_id)
+        return _quarantined(raw, QuarantinedMail.Reason.STORE_ERROR, f"{type(exc).__name__}: {exc}",
+                            envelope_from, recipients)
+
+
+def _poison(raw: bytes) -> bool:
+    """Count this failure of these bytes (for a day); True once they have failed often enough."""
+    key = f"mail:store-failures:{hashlib.sha256(raw).hexdigest()}"
+    try:
+        cache.add(key, 0, timeout=86400)
+        failures = cache.incr(key)
+    except Exception:  # noqa: BLE001 - without a counter the sender keeps retrying (451)
+        log.warning("could not count store failures", exc_info=True)
+        return False
+    return failures >= settings.EMAIL_INTAKE_POISON_AFTER
+
+
+class MailUnprocessable(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+def _quarantined(raw: bytes, reason: str, detail: str, envelope_from: str | None,
+                 recipients: Sequence[str]) -> MailReceived:
+    item = mail_quarantine(raw=raw, reason=reason, detail=detail, envelope_from=envelope_from, recipients=recipients)
+    return MailReceived(kind="quarantined", quarantine_id=item.pk)
+
+
+def mail_quarantine_reprocess(*, quarantined_id: int, enforce_limits: bool = True) -> MailReceived:
+    """Run a quarantined mail through intake again (after a fix, or with the limits lifted for
+    a mail an operator has looked at). On success the row records the ticket; on failure it
+    stays in quarantine with the new reason, and the error is raised to the operator."""
+    item = QuarantinedMail.objects.get(pk=quarantined_id)
+    if item.status != QuarantinedMail.Status.QUARANTINED:
+        raise DomainError("Det här meddelandet är redan behandlat.", code="not_quarantined")
+    try:
+        received = mail_receive(raw=bytes(item.raw), envelope_from=item.envelope_from or None,
+                                recipients=list(item.envelope_to), enforce_limits=enforce_limits, quarantine=False)
+    except MailUnprocessable as exc:
+        QuarantinedMail.objects.filter(pk=item.pk).update(reason=exc.reason, detail=exc.detail[:2000])
+        raise
+    except (DomainError, OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        QuarantinedMail.objects.filter(pk=item.pk).update(detail=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    QuarantinedMail.objects.filter(pk=item.pk).update(
+        status=QuarantinedMail.Status.REPROCESSED, reprocessed_at=timezone.now(),
+        ticket=received.ticket,
+    )
+    log.info("quarantined mail %s re-processed: %s %s", item.pk, received.kind, received.reference)
+    return received
+
+
+def _parsed_receive(parsed: ParsedMail, *, envelope_from: str | None, recipients: Sequence[str]) -> MailReceived:
     if parsed.bounce is not None:
         return _bounce_receive(parsed)
 

@@ -1,8 +1,11 @@
 """The inbound SMTP listener (aiosmtpd): the city's MX or relay delivers residents' mail here.
 
 A protocol adapter only: RCPT is checked against our addresses (550 otherwise), aiosmtpd enforces
-the size limit (552), and DATA hands the bytes to :func:`mail_receive` in a worker thread. "250"
-is said only after the mail is stored; any failure to store is "451", so the sender retries.
+the size limit (552: advertised with the SIZE extension, so a sender that declares a larger mail is
+refused at MAIL FROM before sending it; a larger body is counted, not kept, and refused at the end
+of DATA with nothing stored), and DATA hands the bytes to :func:`mail_receive` in a worker thread.
+"250" is said only after the mail is stored as a ticket message or held raw in quarantine; any
+failure to store is "451", so the sender retries.
 """
 
 from __future__ import annotations
@@ -74,6 +77,9 @@ class IntakeHandler:
         except Exception:
             log.exception("storing inbound mail from %s failed; answering 451", envelope.mail_from)
             return "451 4.3.0 Could not store the message, please try again later"
+        if received.kind == "quarantined":
+            # Durably held (the exact bytes) for an operator: the sender must not retry it.
+            return f"250 2.0.0 OK held for review (quarantine {received.quarantine_id})"
         return f"250 2.0.0 OK {received.kind} {received.reference}".rstrip()
 
 
