@@ -51,6 +51,24 @@ DEMO_ENQUIRIES = [
                    subject="Missnöjd med handläggningen",
                    body_text="Det är tredje gången jag ringer om mitt bygglov och ingen återkommer. Detta är inte acceptabelt.",
                    language="sv", external_id="demo:web:6"),
+    # Everyday questions the knowledge base answers at first contact (the resident gets the
+    # answer at once and the ticket is resolved; agents see them under "resolved").
+    InboundMessage(channel="web", sender_name="Lina Holm", sender_email="lina.holm@example.org",
+                   subject="Avgift förskola",
+                   body_text="Hej! Hur mycket kostar förskolan per månad för två barn?",
+                   language="sv", external_id="demo:web:7"),
+    InboundMessage(channel="email", sender_name="Per Sundin", sender_email="per.sundin@example.org",
+                   subject="Parkeringsbot",
+                   body_text="Hej, jag har fått en parkeringsbot som jag tycker är fel. Hur bestrider jag den?",
+                   language="sv", external_id="<demo-8@example.org>"),
+    InboundMessage(channel="email", sender_name="Sam Taylor", sender_email="sam.taylor@example.org",
+                   subject="Waste sorting",
+                   body_text="Hi, how do I sort my household waste? Which bins go where?",
+                   language="en", external_id="<demo-9@example.org>"),
+    InboundMessage(channel="web", sender_name="Eva Strand", sender_email="eva.strand@example.org",
+                   subject="Braskamin",
+                   body_text="Jag vill installera en braskamin i min villa. Måste jag anmäla det till kommunen?",
+                   language="sv", external_id="demo:web:10"),
 ]
 
 
