@@ -97,10 +97,15 @@ class Sla:
 
 
 def ticket_sla(ticket: Ticket, now: datetime) -> Sla:
-    """The commitment that matters now: the first response until there is one, then resolution."""
+    """The commitment that matters now: the department's handling while escalated, else the first
+    response until there is one, then resolution."""
     if not ticket.is_active:
         return Sla(None, "", "")
-    if ticket.first_response_at is None and ticket.first_response_due_at:
+    if ticket.status == Ticket.Status.ESCALATED and ticket.department_due_at:
+        # With the department, its own handling clock is the one running (the contact centre's
+        # resolution clock no longer is the promise that matters).
+        due, kind = ticket.department_due_at, "department"
+    elif ticket.first_response_at is None and ticket.first_response_due_at:
         due, kind = ticket.first_response_due_at, "first_response"
     elif ticket.resolution_due_at:
         due, kind = ticket.resolution_due_at, "resolution"

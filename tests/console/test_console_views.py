@@ -107,3 +107,15 @@ def test_english_is_available(client_as, agent):
     c.post("/i18n/setlang/", {"language": "en", "next": "/console/"})
     html = c.get("/console/").content.decode()
     assert "Queue" in html and "All active" in html
+
+
+def test_an_escalated_ticket_shows_the_departments_clock(client_as, agent, departments):
+    now = timezone.now()
+    TicketFactory(subject="Hos bygglov", status=Ticket.Status.ESCALATED, department=departments["bygglov"],
+                  escalated_at=now, resolution_due_at=now - timedelta(hours=2),
+                  department_due_at=now + timedelta(days=9))
+    html = client_as(agent).get("/console/?view=escalated").content.decode()
+    row = html.split("Hos bygglov", 1)[1].split("</tr>", 1)[0]
+    # Not the contact centre's passed resolution time: the department's nine days.
+    assert "sla-ok" in row and "sla-breach" not in row
+    assert "Avdelningen klar senast" in row
