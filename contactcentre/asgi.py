@@ -13,6 +13,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from contactcentre.wsauth import WebsocketAuthStack  # noqa: E402
 from frontend.routing import websocket_urlpatterns  # noqa: E402
 
+if os.environ.get("ROUTING_WARM_ON_START", "1") == "1":
+    from routing.services import routing_model_warm_in_background  # noqa: E402
+
+    routing_model_warm_in_background()
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,

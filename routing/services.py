@@ -3,6 +3,7 @@ instance per process, and translate between intake's ports and the engine's data
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -97,6 +98,24 @@ def routing_model_current() -> engine.RoutingModel:
         return _current
     finally:
         _lock.release()
+
+
+def routing_model_warm_in_background() -> None:
+    """Build the model in a daemon thread at server start, so the first enquiry after a deploy
+    or restart does not wait for the index (seconds with thousands of articles). Failures are
+    logged, never raised: the first request then builds it as before."""
+
+    def warm() -> None:
+        from django.db import close_old_connections
+
+        try:
+            routing_model_current()
+        except Exception:
+            logging.getLogger(__name__).warning("routing warm-up failed; the first request builds the model", exc_info=True)
+        finally:
+            close_old_connections()
+
+    threading.Thread(target=warm, name="routing-warm-up", daemon=True).start()
 
 
 def routing_model_reset() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -7,6 +9,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import DepartmentFactory, UserFactory
+
+# In-process ASGI apps in tests build the routing model when a test asks for it, not in a thread
+# racing the test database (server subprocesses inherit this too; they build on first request).
+os.environ.setdefault("ROUTING_WARM_ON_START", "0")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -108,3 +108,20 @@ def test_evaluate_routing_command_prints_metrics_without_touching_the_db(db) -> 
     text = out.getvalue()
     assert "dept=" in text and "complaint F1=" in text and "confusion" in text and "lang fi" in text and "ch phone" in text
     assert not Department.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_model_is_warmed_in_the_background_at_server_start() -> None:
+    import threading
+
+    services.routing_model_reset()
+    knowledge_import(directory=DEMO)
+    services.routing_model_warm_in_background()
+    warmers = [t for t in threading.enumerate() if t.name == "routing-warm-up"]
+    for t in warmers:
+        t.join(timeout=60)
+    assert services._current is not None, "the warm-up did not build the model"
+    assert services._current.version == services.routing_model_version()
+    # The first enquiry then uses the warmed model instead of building one.
+    assert services.routing_model_current() is services._current
+    services.routing_model_reset()
