@@ -31,9 +31,19 @@ class TicketFilter(serializers.Serializer):
     q = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
+class TicketListPagination(TicketCursorPagination):
+    """Newest first; a full-text search (PostgreSQL) orders by relevance, then newest. The rank is
+    an integer, so the cursor's position compares exactly; ties fall back to the cursor's offset."""
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
+        if "search_rank" in queryset.query.annotations:
+            return ("-search_rank", "-id")
+        return (self.ordering,) if isinstance(self.ordering, str) else tuple(self.ordering)
+
+
 class TicketListView(ListAPIView):
     serializer_class = TicketOutput
-    pagination_class = TicketCursorPagination
+    pagination_class = TicketListPagination
 
     @extend_schema(
         parameters=[
@@ -43,7 +53,12 @@ class TicketListView(ListAPIView):
             OpenApiParameter("assignee", str, description="username, 'me' or 'none'"),
             OpenApiParameter("complaint", bool),
             OpenApiParameter("contact", int),
-            OpenApiParameter("q", str, description="text in reference, subject, contact name or messages"),
+            OpenApiParameter(
+                "q", str,
+                description="search: on PostgreSQL full text in subject and messages (Swedish stemming, every "
+                "word must occur, longer words also as prefixes; most relevant first) or the exact reference; "
+                "on the embedded SQLite default a substring of reference, subject, contact name or messages",
+            ),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -164,6 +164,13 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status", "-id"], name="ticket_assignee_status_id"),
             models.Index(fields=["channel", "-id"], name="ticket_channel_id"),
             models.Index(fields=["contact", "-id"], name="ticket_contact_id"),
+            # Growth (issue #8): the report's created_at range, the active queue, a caseworker's scope.
+            # Full-text search (search_vector + GIN) is PostgreSQL-only SQL: migration 0003.
+            models.Index(fields=["created_at"], name="ticket_created"),
+            models.Index(fields=["-id"], name="ticket_active_id",
+                         condition=Q(status__in=["escalated", "new", "open", "waiting"])),
+            models.Index(fields=["department", "-id"], name="ticket_dept_escalated_id",
+                         condition=Q(escalated_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
