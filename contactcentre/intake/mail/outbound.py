@@ -1,21 +1,25 @@
 """Agents' replies to e-mail tickets leave as threaded e-mail, from a background job.
 
 ``deliver_email`` is the channel's deliverer (``settings.CONTACTCENTRE_OUTBOUND["email"]``); it
-only enqueues. The task calls :func:`email_message_send`, which sends each Message at most once
-with a Message-ID fixed before the first attempt, so a retry resends the very same mail.
+only enqueues. The task calls :func:`email_message_send`, which sends each Message once: the row
+is the outbox (claimed under a lease, attempts counted, marked sent the moment the relay accepts),
+and its Message-ID, fixed before the first attempt, is the idempotency key a retry resends.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import formataddr, make_msgid
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
+from prometheus_client import Counter
 
 from contactcentre.tickets import events
 from contactcentre.tickets.links import ticket_status_url
@@ -26,8 +30,36 @@ from .services import ticket_reply_address
 
 log = logging.getLogger(__name__)
 
-# Longer than any single SMTP attempt: a second worker that sees a live claim backs off.
-SEND_LEASE = timedelta(minutes=5)
+OUTBOUND_FAILED = Counter("cc_mail_outbound_failed_total",
+                          "Outbound mail given up on after its capped retries (or refused for good)", ["kind"])
+
+def send_lease() -> timedelta:
+    """Longer than any single SMTP attempt (EMAIL_TIMEOUT per round trip): a second worker that
+    sees a live claim backs off; a claim left by a killed worker runs out and the sweep retries."""
+    return timedelta(seconds=settings.EMAIL_SEND_LEASE_S)
+
+
+def max_attempts() -> int:
+    return settings.EMAIL_SEND_MAX_RETRIES + 1
+
+
+def send_then_record(email: EmailMessage, record: Callable[[], None]) -> None:
+    """Send one mail and call ``record`` as soon as the relay has accepted it (250 to DATA),
+    before QUIT: a relay that stalls or drops the connection after accepting can no longer make
+    us send it twice. What remains is the moment between that 250 and ``record``'s commit; a
+    worker killed exactly then sends the mail again with the same Message-ID (the idempotency
+    key receivers deduplicate on; see docs/security.md)."""
+    connection = get_connection(fail_silently=False)
+    connection.open()
+    try:
+        if connection.send_messages([email]) != 1:
+            raise smtplib.SMTPException("the mail backend sent nothing")
+        record()
+    finally:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - the mail is accepted and recorded; QUIT does not matter
+            log.info("closing the SMTP connection failed after a send", exc_info=True)
 _REFERENCE_TAG = re.compile(r"\s*\[[A-Z]{2,10}-\d{4}-\d{4,}\]\s*")
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|sv|vs|aw|fw|fwd|vb)\s*:\s*)+", re.IGNORECASE)
 
@@ -116,7 +148,7 @@ def _claim(message_id: int) -> Message | None:
             return None
         if not message.external_id:
             message.external_id = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
-        state.update(sending_until=(now + SEND_LEASE).isoformat(), attempts=int(state.get("attempts", 0)) + 1)
+        state.update(sending_until=(now + send_lease()).isoformat(), attempts=int(state.get("attempts", 0)) + 1)
         message.meta = {**message.meta, "email_out": state}
         message.save(update_fields=["external_id", "meta"])
         return message
@@ -145,19 +177,27 @@ def email_message_send(*, message_id: int) -> str:
     if message is None:
         return "skipped"
     ticket = Ticket.objects.select_related("contact").get(pk=message.ticket_id)
+    recorded: list[bool] = []
+
+    def record() -> None:
+        _release(message_id, sent=True)
+        recorded.append(True)
+
     try:
         to_name, to_address = ticket_reply_address(ticket)
         if not to_address:
             raise PermanentDeliveryError("Ärendet har ingen giltig e-postadress att svara till.")
-        email_reply_build(message=message, ticket=ticket, to_name=to_name, to_address=to_address).send()
+        send_then_record(email_reply_build(message=message, ticket=ticket, to_name=to_name, to_address=to_address),
+                         record)
     except PermanentDeliveryError as exc:
         _release(message_id, sent=False, error=str(exc))
         email_delivery_failed(message_id=message_id, error=str(exc))
         return "failed"
     except Exception as exc:
+        if recorded:
+            raise  # sent and recorded; nothing to undo
         _release(message_id, sent=False, error=f"{type(exc).__name__}: {exc}")
         raise
-    _release(message_id, sent=True)
     return "sent"
 
 
@@ -174,4 +214,5 @@ def email_delivery_failed(*, message_id: int, error: str) -> None:
     TicketEvent.objects.create(ticket=ticket, kind="delivery_failed", to_value=str(message.pk),
                                data={"reason": "send", "error": error[:500]})
     events.emit_ticket_event("ticket.updated", ticket, change="delivery_failed", message_id=message.pk)
-    log.warning("e-mail for message %s on %s failed for good: %s", message.pk, ticket.reference, error)
+    OUTBOUND_FAILED.labels(kind="reply").inc()
+    log.error("e-mail for message %s on %s failed for good: %s", message.pk, ticket.reference, error)

@@ -1,10 +1,14 @@
 """The automatic receipt: "we received your message, your reference is ..., we answer within ...".
 
 Queued by :func:`contactcentre.intake.mail.services.receipt_send_on_commit`; sent here by the
-``receipt_send_task`` job, at most once, with the Message-ID fixed when it was queued.
+``receipt_send_task`` job, once: the AutoReply row is the outbox (a lease while a send runs,
+attempts counted, marked sent the moment the relay accepts), and the Message-ID fixed when it
+was queued is the idempotency key a retry resends.
 """
 
 from __future__ import annotations
+
+import logging
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -16,8 +20,10 @@ from contactcentre.tickets.links import ticket_status_url
 from contactcentre.tickets.models import Ticket, TicketEvent
 
 from .models import AutoReply
-from .outbound import subject_with_reference
+from .outbound import OUTBOUND_FAILED, send_lease, send_then_record, subject_with_reference
 from .parsing import clean_header_text
+
+log = logging.getLogger(__name__)
 
 _TEXTS: dict[str, dict[str, str]] = {
     "sv": {
@@ -86,18 +92,41 @@ def receipt_build(*, receipt: AutoReply, ticket: Ticket) -> EmailMessage:
     )
 
 
-def receipt_send(*, receipt_id: int) -> str:
-    """Send a queued receipt once. Raises on a temporary failure (the job retries)."""
+def _receipt_claim(receipt_id: int) -> AutoReply | None:
+    """Lock the row; skip it unless pending and free; take the lease and count the attempt."""
+    now = timezone.now()
     with transaction.atomic():
         receipt = AutoReply.objects.select_for_update().get(pk=receipt_id)
         if receipt.status != AutoReply.Status.PENDING:
-            return "skipped"
+            return None
+        if receipt.sending_until and receipt.sending_until > now:
+            return None  # a live attempt elsewhere (a redelivered job, the sweep)
+        receipt.sending_until = now + send_lease()
+        receipt.attempts += 1
+        receipt.save(update_fields=["sending_until", "attempts"])
+        return receipt
+
+
+def receipt_send(*, receipt_id: int) -> str:
+    """Send a queued receipt once. Raises on a temporary failure (the job retries)."""
+    receipt = _receipt_claim(receipt_id)
+    if receipt is None:
+        return "skipped"
     ticket = Ticket.objects.select_related("contact").get(pk=receipt.ticket_id)
-    receipt_build(receipt=receipt, ticket=ticket).send()
-    with transaction.atomic():
-        AutoReply.objects.filter(pk=receipt_id).update(status=AutoReply.Status.SENT, sent_at=timezone.now(), error="")
-        TicketEvent.objects.create(ticket=ticket, kind="receipt_sent", to_value=receipt.address,
-                                   data={"message_id": receipt.message_id})
+
+    def record() -> None:
+        with transaction.atomic():
+            AutoReply.objects.filter(pk=receipt_id).update(status=AutoReply.Status.SENT, sent_at=timezone.now(),
+                                                           error="", sending_until=None)
+            TicketEvent.objects.create(ticket=ticket, kind="receipt_sent", to_value=receipt.address,
+                                       data={"message_id": receipt.message_id, "attempts": receipt.attempts})
+
+    try:
+        send_then_record(receipt_build(receipt=receipt, ticket=ticket), record)
+    except Exception as exc:
+        AutoReply.objects.filter(pk=receipt_id, status=AutoReply.Status.PENDING).update(
+            sending_until=None, error=f"{type(exc).__name__}: {exc}"[:1000])
+        raise
     return "sent"
 
 
@@ -108,7 +137,11 @@ def receipt_failed(*, receipt_id: int, error: str) -> None:
         return
     receipt.status = AutoReply.Status.FAILED
     receipt.error = error[:1000]
-    receipt.save(update_fields=["status", "error"])
+    receipt.sending_until = None
+    receipt.save(update_fields=["status", "error", "sending_until"])
     if receipt.ticket_id:
         TicketEvent.objects.create(ticket_id=receipt.ticket_id, kind="receipt_failed", to_value=receipt.address,
-                                   data={"reason": "send", "error": error[:500]})
+                                   data={"reason": "send", "error": error[:500], "attempts": receipt.attempts})
+    OUTBOUND_FAILED.labels(kind="receipt").inc()
+    log.error("receipt %s to %s failed for good after %d attempts: %s", receipt.pk, receipt.address,
+              receipt.attempts, error)

@@ -18,7 +18,7 @@ from .receipts import receipt_failed, receipt_send
 RETRYABLE = (smtplib.SMTPException, OSError, TimeoutError)
 _RETRY: dict[str, Any] = {
     "autoretry_for": RETRYABLE,
-    "retry_backoff": 30,  # 30 s, 60 s, 2 min, ... with jitter
+    "retry_backoff": settings.EMAIL_SEND_RETRY_BACKOFF_S,  # 30 s, 60 s, 2 min, ... with jitter
     "retry_backoff_max": 3600,
     "retry_jitter": True,
     "max_retries": settings.EMAIL_SEND_MAX_RETRIES,
@@ -52,26 +52,42 @@ def receipt_send_task(object_id: int) -> str:
     return receipt_send(receipt_id=object_id)
 
 
-SWEEP_AFTER = timedelta(minutes=2)  # older than any publish in flight
-
-
 @shared_task(name="mail.sweep")
 def sweep_task() -> dict[str, int]:
     """Queue again the receipts and replies still pending: a publish that failed (Redis away)
-    left them as rows, and the send tasks are send-once, so queuing twice is harmless."""
+    or a worker killed mid-send left them as rows, and the sends are claimed under a lease, so
+    queuing twice is harmless. A row that has used up its attempts (a worker killed again and
+    again on it, say) is failed visibly instead of being queued forever."""
     from contactcentre.ops.jobs import enqueue
     from contactcentre.tickets.models import Channel, Message
 
     from .models import AutoReply
+    from .outbound import max_attempts
 
-    cutoff = timezone.now() - SWEEP_AFTER
-    receipts = list(AutoReply.objects.filter(status=AutoReply.Status.PENDING, created_at__lt=cutoff)
-                    .values_list("pk", flat=True)[:500])
-    replies = list(Message.objects.filter(channel=Channel.EMAIL, direction=Message.Direction.OUTBOUND,
-                                          delivery_status=Message.Delivery.PENDING, created_at__lt=cutoff)
-                   .values_list("pk", flat=True)[:500])
-    for pk in receipts:
-        enqueue(receipt_send_task, pk)
-    for pk in replies:
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.MAIL_SWEEP_AFTER_S)  # older than any publish in flight
+    counts = {"receipts": 0, "replies": 0, "gave_up": 0}
+    for receipt in (AutoReply.objects.filter(status=AutoReply.Status.PENDING, created_at__lt=cutoff)
+                    .only("pk", "attempts", "sending_until")[:500]):
+        if receipt.sending_until and receipt.sending_until > now:
+            continue  # an attempt is running
+        if receipt.attempts >= max_attempts():
+            receipt_failed(receipt_id=receipt.pk, error=f"gave up after {receipt.attempts} attempts")
+            counts["gave_up"] += 1
+            continue
+        enqueue(receipt_send_task, receipt.pk)
+        counts["receipts"] += 1
+    for pk, meta in (Message.objects.filter(channel=Channel.EMAIL, direction=Message.Direction.OUTBOUND,
+                                            delivery_status=Message.Delivery.PENDING, created_at__lt=cutoff)
+                     .values_list("pk", "meta")[:500]):
+        state = (meta or {}).get("email_out") or {}
+        if state.get("sending_until", "") > now.isoformat():
+            continue
+        attempts = int(state.get("attempts", 0))
+        if attempts >= max_attempts():
+            email_delivery_failed(message_id=pk, error=f"gave up after {attempts} attempts")
+            counts["gave_up"] += 1
+            continue
         enqueue(email_send_task, pk)
-    return {"receipts": len(receipts), "replies": len(replies)}
+        counts["replies"] += 1
+    return counts

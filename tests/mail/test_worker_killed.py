@@ -1,0 +1,305 @@
+"""Outbound mail is sent once even when a real Celery worker is killed (SIGKILL) mid-send.
+
+Real processes: a Celery worker (``celery -A contactcentre worker --pool solo``) on a real Redis
+(a private ``redis-server`` in embedded mode, ``REDIS_URL`` in CI) and the test's own database
+(the SQLite file, or PostgreSQL in CI), sending to an SMTP sink in this process that stalls the
+first delivery where the test wants to kill the worker. The job is published by the real code
+path (``ticket_reply`` -> after commit -> ``deliver_email`` -> ``enqueue``) onto that broker.
+
+What is and is not exactly-once (docs/security.md, "Outbound mail: exactly once"): a kill before
+the relay's 250 to DATA leaves nothing delivered and the lease lets the sweep retry; a kill after
+the 250 but before QUIT is safe because the row is marked sent before QUIT; only a kill between
+the 250 and that commit (microseconds) resends, with the same Message-ID for the receiver to
+deduplicate on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+
+import pytest
+from celery import Celery
+
+from contactcentre.intake.mail.models import AutoReply
+from contactcentre.intake.mail.services import receipt_send_on_commit
+from contactcentre.ops import jobs
+from contactcentre.tickets.models import Message, Ticket, TicketEvent
+from contactcentre.tickets.services import ticket_reply
+from tests.factories import TicketFactory, contact_with_email
+from tests.procs import REPO, database_url_of_test_db, free_port, redis_url_for_tests
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+
+LEASE_S = 2
+
+
+# --- an SMTP sink that stalls where the test wants to kill the sender -----------------------------
+
+@dataclass
+class StallingSink:
+    """A minimal SMTP server. ``mode``: "stall_data" (the first DATA is read in full but never
+    answered: the sender is stuck waiting for the 250), "stall_quit" (the first DATA is accepted
+    with 250, then nothing more is answered: the sender is stuck in QUIT), "tempfail" (every DATA
+    is answered 451), "accept". A mail counts as delivered only once it was answered 250."""
+
+    mode: str
+    port: int = field(default_factory=free_port)
+    delivered: list[bytes] = field(default_factory=list)
+    data_seen: int = 0
+    stalled: threading.Event = field(default_factory=threading.Event)
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        async def reply(text: str) -> None:
+            writer.write(text.encode() + b"\r\n")
+            await writer.drain()
+
+        try:
+            await reply("220 sink ESMTP")
+            while line := await reader.readline():
+                verb = line[:4].upper()
+                if verb == b"EHLO":
+                    await reply("250-sink\r\n250 8BITMIME")
+                elif verb == b"DATA":
+                    await reply("354 go ahead")
+                    chunks = []
+                    while (chunk := await reader.readline()) not in (b".\r\n", b""):
+                        chunks.append(chunk)
+                    self.data_seen += 1
+                    first = self.data_seen == 1
+                    if self.mode == "stall_data" and first:
+                        self.stalled.set()
+                        await reader.read()  # until the sender dies; never answered: not delivered
+                        return
+                    if self.mode == "tempfail":
+                        await reply("451 4.3.0 try again later")
+                        continue
+                    self.delivered.append(b"".join(chunks))
+                    await reply("250 2.0.0 queued")
+                    if self.mode == "stall_quit" and first:
+                        await reader.readline()  # the sender's QUIT, never answered
+                        self.stalled.set()
+                        await reader.read()
+                        return
+                elif verb == b"QUIT":
+                    await reply("221 bye")
+                    return
+                else:  # HELO, MAIL, RCPT, RSET, NOOP
+                    await reply("250 OK")
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    def message_ids(self) -> list[str]:
+        return [message_from_bytes(raw, policy=policy.default)["Message-ID"] for raw in self.delivered]
+
+    @contextmanager
+    def running(self) -> Iterator[StallingSink]:
+        loop = asyncio.new_event_loop()
+        server = loop.run_until_complete(asyncio.start_server(self._session, "127.0.0.1", self.port))
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(server.close)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+
+
+# --- the real worker ------------------------------------------------------------------------------
+
+@dataclass
+class Worker:
+    proc: subprocess.Popen
+    output: list[str]
+
+    def kill(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)  # no warm shutdown, no ack, no cleanup
+        self.proc.wait(timeout=10)
+
+
+@contextmanager
+def celery_worker(env: dict[str, str]) -> Iterator[Worker]:
+    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contactcentre.settings", **env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "contactcentre", "worker", "--pool", "solo", "--loglevel", "INFO",
+         "--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"mailtrust-{uuid.uuid4().hex[:8]}@%h"],
+        cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            output.append(line)
+            if " ready." in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    worker = Worker(proc, output)
+    try:
+        if not ready.wait(timeout=60):
+            raise RuntimeError("the Celery worker did not start:\n" + "".join(output[-60:]))
+        yield worker
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@dataclass
+class Topology:
+    sink: StallingSink
+    env: dict[str, str]
+    publisher: Celery
+
+    def sweep_until(self, done, *, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+        """Publish ``mail.sweep`` (what Celery beat does in production) until ``done()``."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "the sweep did not finish the send in time"
+            self.publisher.send_task("mail.sweep")
+            time.sleep(1.0)
+
+
+@pytest.fixture
+def topology(monkeypatch, request) -> Iterator[Topology]:
+    mode = request.param
+    with redis_url_for_tests() as redis_url, StallingSink(mode).running() as sink:
+        publisher = Celery("mailtrust-publisher", broker=redis_url)
+        publisher.conf.broker_connection_timeout = 5
+        publisher.control.purge()  # nothing left over from an earlier run on a shared Redis
+        # The application's own publish, pointed at the real broker (the suite runs jobs eagerly).
+        monkeypatch.setattr(jobs, "enqueue", lambda task, *args: bool(publisher.send_task(task.name, args=list(args))))
+        env = {
+            "DATABASE_URL": database_url_of_test_db(),
+            "REDIS_URL": redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+            "EMAIL_TIMEOUT": "30",  # longer than the test: only the kill ends the stalled send
+            "EMAIL_SEND_LEASE_S": str(LEASE_S),
+            "EMAIL_SEND_MAX_RETRIES": "2",
+            "EMAIL_SEND_RETRY_BACKOFF_S": "1",
+            "MAIL_SWEEP_AFTER_S": "0",
+            "SMTP_INTAKE_EMBEDDED": "false",
+        }
+        try:
+            yield Topology(sink=sink, env=env, publisher=publisher)
+        finally:
+            publisher.close()
+
+
+def reply_to_resident(agent) -> Message:  # type: ignore[no-untyped-def]
+    ticket = TicketFactory(channel="email", contact=contact_with_email("anna@example.org"), subject="Staket")
+    return ticket_reply(ticket_id=ticket.pk, actor=agent, body="Nej, ett staket under 1,1 m behöver inget bygglov.")
+
+
+def out_state(message: Message) -> dict:
+    message.refresh_from_db()
+    return message.meta.get("email_out") or {}
+
+
+# --- replies --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("topology", ["stall_data"], indirect=True)
+def test_worker_killed_before_the_relay_accepted_sends_once_after_the_lease(topology, agent):
+    sink = topology.sink
+    with celery_worker(topology.env) as worker:
+        reply = reply_to_resident(agent)  # published after commit onto the real broker
+        assert sink.stalled.wait(30), "".join(worker.output[-40:])
+        worker.kill()  # mid-send: the whole mail is on the wire, the 250 never came
+    assert sink.delivered == []
+    assert out_state(reply)["attempts"] == 1 and reply.delivery_status == "pending"
+
+    with celery_worker(topology.env):
+        # The killed job's message is unacknowledged in Redis; the sweep re-queues the row once
+        # the lease of the dead attempt has run out (a live lease makes the job skip).
+        topology.sweep_until(lambda: len(sink.delivered) >= 1)
+        time.sleep(LEASE_S + 1.5)  # more sweeps in this time must not send it again
+        topology.publisher.send_task("mail.sweep")
+        time.sleep(1.0)
+
+    reply.refresh_from_db()
+    assert sink.message_ids() == [reply.external_id]  # exactly once, with the id fixed up front
+    assert reply.delivery_status == "sent" and out_state(reply)["attempts"] == 2
+    assert "sending_until" not in out_state(reply) and out_state(reply)["sent_at"]
+
+
+@pytest.mark.parametrize("topology", ["stall_quit"], indirect=True)
+def test_worker_killed_after_the_relay_accepted_does_not_send_again(topology, agent):
+    sink = topology.sink
+    with celery_worker(topology.env) as worker:
+        reply = reply_to_resident(agent)
+        assert sink.stalled.wait(30), "".join(worker.output[-40:])
+        worker.kill()  # the relay has the mail (250 to DATA); the worker hung in QUIT
+    reply.refresh_from_db()
+    # Marked sent the moment the relay accepted, before QUIT: nothing left to retry.
+    assert reply.delivery_status == "sent" and out_state(reply)["attempts"] == 1
+
+    with celery_worker(topology.env):
+        topology.publisher.send_task("mail.sweep")
+        time.sleep(LEASE_S + 1.0)
+        topology.publisher.send_task("mail.sweep")
+        time.sleep(1.5)
+    assert sink.message_ids() == [reply.external_id]
+    assert out_state(reply)["attempts"] == 1
+
+
+@pytest.mark.parametrize("topology", ["tempfail"], indirect=True)
+def test_a_send_that_keeps_failing_stops_after_capped_retries_and_alerts(topology, agent):
+    with celery_worker(topology.env) as worker:
+        reply = reply_to_resident(agent)
+        deadline = time.monotonic() + 30
+        while reply.delivery_status != "failed":
+            assert time.monotonic() < deadline, "".join(worker.output[-60:])
+            time.sleep(0.3)
+            reply.refresh_from_db()
+        topology.publisher.send_task("mail.sweep")  # a failed row is not queued again
+        time.sleep(1.5)
+        log = "".join(worker.output)
+    assert topology.sink.data_seen == 3  # the first attempt and EMAIL_SEND_MAX_RETRIES=2 retries
+    assert out_state(reply)["attempts"] == 3
+    assert "451" in reply.delivery_error
+    assert TicketEvent.objects.filter(ticket=reply.ticket, kind="delivery_failed").count() == 1
+    assert "ERROR" in log and "failed for good" in log  # the alert, in the worker's log
+    assert topology.sink.delivered == []
+
+
+# --- receipts -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("topology", ["stall_data"], indirect=True)
+def test_receipt_worker_killed_mid_send_is_sent_once(topology):
+    sink = topology.sink
+    with celery_worker(topology.env) as worker:
+        ticket = TicketFactory(channel="email", contact=contact_with_email("bo@example.org"), subject="Gatlampa")
+        assert receipt_send_on_commit(Ticket.objects.get(pk=ticket.pk), in_reply_to="<in@example.org>")
+        assert sink.stalled.wait(30), "".join(worker.output[-40:])
+        worker.kill()
+    receipt = AutoReply.objects.get(ticket=ticket)
+    assert receipt.status == "pending" and receipt.attempts == 1 and sink.delivered == []
+
+    with celery_worker(topology.env):
+        topology.sweep_until(lambda: len(sink.delivered) >= 1)
+        time.sleep(LEASE_S + 1.5)
+        topology.publisher.send_task("mail.sweep")
+        time.sleep(1.0)
+    receipt.refresh_from_db()
+    assert sink.message_ids() == [receipt.message_id]
+    assert receipt.status == "sent" and receipt.attempts == 2 and receipt.sending_until is None
