@@ -123,6 +123,22 @@ class Processes:
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.log_dir / (name + '.log')}")
 
+    def cpu_seconds(self, prefix: str) -> float:
+        """User + system CPU of the named processes and everything in their sessions (gunicorn
+        and Celery children), from /proc: less sensitive to a loaded machine than wall time."""
+        groups = {proc.pid for name, proc in self.procs if name.startswith(prefix)}
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # After the command: state ppid pgrp session ... utime(12) stime(13) cutime(14) cstime(15)
+            if int(fields[3]) in groups:
+                total += sum(int(f) for f in fields[11:15])
+        return total / tick
+
     def stop(self) -> None:
         for _, proc in reversed(self.procs):
             if proc.poll() is None:
@@ -454,7 +470,12 @@ class Phase:
     acked_unique: int
     acked_found: int
     drain_s: float = 0.0
+    cpu_s: float = 0.0  # CPU the system's processes used for the phase (incl. the drain)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def cpu_ms_per_ticket(self) -> float:
+        return self.cpu_s * 1000 / self.result.ok if self.result.ok else float("nan")
 
 
 def queue_depth(ours: Ours | None) -> int:
@@ -478,15 +499,22 @@ def drain(ours: Ours | None, timeout: float) -> float:
     return time.monotonic() - start
 
 
-def run_phase(w: Workload, *, clients: int, duration: float, run: int, ours: Ours | None, drain_s: float) -> Phase:
+def run_phase(w: Workload, *, clients: int, duration: float, run: int, ours: Ours | None, drain_s: float,
+              procs: Processes) -> Phase:
     tag = f"{w.name}{clients}r{run}t{int(time.time() * 1000) % 10_000_000}"
     before = w.count()
+    cpu_before = procs.cpu_seconds(w.system)
+    by_name = {name: procs.cpu_seconds(name) for name, _ in procs.procs}
     result = w.run(clients, duration, tag)
     waited = drain(ours, drain_s)
+    cpu = procs.cpu_seconds(w.system) - cpu_before
+    if os.environ.get("BENCH_CPU_BREAKDOWN"):
+        log("    cpu by process: " + ", ".join(f"{name} {procs.cpu_seconds(name) - by_name[name]:.2f}s"
+                                            for name, _ in procs.procs))
     stored = w.count() - before
     unique = len(set(result.acks))
     found = w.exists(result.acks) if w.exists else unique
-    phase = Phase(w.name, clients, run, result, stored, unique, found, waited)
+    phase = Phase(w.name, clients, run, result, stored, unique, found, waited, cpu)
     if unique != len(result.acks):
         phase.problems.append(f"{len(result.acks) - unique} acknowledgements repeat another's id")
     if found != unique:
@@ -512,6 +540,7 @@ def summarise(phases: list[Phase], name: str, clients: int) -> dict[str, float] 
         "p50": median([p.result.pct(0.50) for p in mine]),
         "p95": median([p.result.pct(0.95) for p in mine]),
         "p99": median([p.result.pct(0.99) for p in mine]),
+        "cpu": median([p.cpu_ms_per_ticket for p in mine]),
         "errors": sum(p.result.errors for p in mine),
         "ok": sum(p.result.ok for p in mine),
         "runs": len(mine),
@@ -528,7 +557,7 @@ def report(phases: list[Phase], clients_list: list[int], args: argparse.Namespac
     print(f"Intake throughput — medians of {runs} run(s) of {args.duration:g} s, server={args.server}, "
           f"{args.web_workers} web workers each, load generator on the same 2 cores")
     print(f"{'workload':26} {'clients':>7} {'tickets/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-          f"{'errors':>6} {'acked':>7}  runs (tickets/s)")
+          f"{'errors':>6} {'acked':>7} {'cpu ms':>7}  runs (tickets/s)")
     for clients in clients_list:
         for name in names:
             s = summarise(phases, name, clients)
@@ -536,7 +565,9 @@ def report(phases: list[Phase], clients_list: list[int], args: argparse.Namespac
                 continue
             runs_txt = " ".join(f"{r:.0f}" for r in s["rates"])
             print(f"{label[name]:26} {clients:>7} {s['rate']:>10.1f} {s['p50']:>8.1f} {s['p95']:>8.1f} "
-                  f"{s['p99']:>8.1f} {s['errors']:>6} {s['ok']:>7}  {runs_txt}")
+                  f"{s['p99']:>8.1f} {s['errors']:>6} {s['ok']:>7} {s['cpu']:>7.1f}  {runs_txt}")
+    print("cpu ms = CPU time of the system's own processes (web, worker, SMTP listener; not PostgreSQL,\n"
+          "Redis or the load generator) per acknowledged ticket, including the Celery jobs it queued.")
     print()
     print("Targets (issue #8):")
     for clients in clients_list:
@@ -639,11 +670,13 @@ def main(argv: list[str] | None = None) -> int:
                 # Interleaved, so a noisy moment on the shared machine hits every system alike.
                 for w in loads:
                     procs.check()
-                    phase = run_phase(w, clients=clients, duration=args.duration, run=run, ours=ours, drain_s=args.drain)
+                    phase = run_phase(w, clients=clients, duration=args.duration, run=run, ours=ours, drain_s=args.drain,
+                                      procs=procs)
                     phases.append(phase)
                     r = phase.result
                     log(f"  run {run + 1} {w.name:9} {clients:>3} clients: {r.rate:7.1f}/s  p50 {r.pct(0.5):6.1f}  "
-                        f"p99 {r.pct(0.99):7.1f} ms  errors {r.errors}  stored {phase.stored}"
+                        f"p99 {r.pct(0.99):7.1f} ms  errors {r.errors}  stored {phase.stored}  "
+                        f"cpu {phase.cpu_ms_per_ticket:5.1f} ms/ticket"
                         + (f"  PROBLEM: {'; '.join(phase.problems)}" if phase.problems else ""))
     except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as exc:
         log(f"setup or run failed: {exc}")
