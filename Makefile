@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate demo lint bench clean prod prod-stop prod-status
+.PHONY: run test install migrate demo lint audit bench clean prod prod-stop prod-status
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ prod-status:
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+## audit: known vulnerabilities in the installed packages (needs a network that reaches pypi.org)
+audit: install
+	$(VENV)/bin/pip-audit --strict --progress-spinner off
 
 clean:
 	rm -rf var/ .pytest_cache

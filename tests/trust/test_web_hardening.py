@@ -76,6 +76,35 @@ def test_pages_carry_a_csp_that_blocks_inline_script(path: str) -> None:
     assert directives["frame-ancestors"] == "'none'"
 
 
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/kunskap/", "/kontakt/", "/ataganden/"])
+def test_our_pages_allow_no_inline_style(path: str) -> None:
+    r = Client().get(path)
+    assert r.status_code == 200
+    directives = dict(d.strip().split(" ", 1) for d in r["Content-Security-Policy"].split(";") if d.strip())
+    assert directives["style-src"] == "'self'"
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/docs/"])
+def test_only_third_party_pages_get_inline_style_and_never_inline_script(path: str) -> None:
+    r = Client().get(path)
+    directives = dict(d.strip().split(" ", 1) for d in r["Content-Security-Policy"].split(";") if d.strip())
+    assert "'unsafe-inline'" in directives["style-src"]
+    assert directives["script-src"] == "'self'"
+
+
+INLINE_STYLE = re.compile(r"<style\b|\sstyle\s*=\s*[\"']", re.I)
+
+
+def test_no_template_has_inline_style() -> None:
+    offenders = []
+    for root in ("frontend", "knowledge", "api", "contactcentre", "routing"):
+        for template in (REPO / root).rglob("templates/**/*.html"):
+            text = Path(template).read_text(encoding="utf-8")
+            if match := INLINE_STYLE.search(text):
+                offenders.append(f"{template.relative_to(REPO)}: {match.group(0)!r}")
+    assert not offenders, offenders
+
+
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=\s*[\"']|href=[\"']javascript:", re.I)
 
 
