@@ -359,6 +359,8 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=60)
 EMAIL_SEND_LEASE_S = env.int("EMAIL_SEND_LEASE_S", default=300)
 EMAIL_SEND_RETRY_BACKOFF_S = env.int("EMAIL_SEND_RETRY_BACKOFF_S", default=30)
 MAIL_SWEEP_AFTER_S = env.int("MAIL_SWEEP_AFTER_S", default=120)
+# Department webhooks: the lease an attempt holds on its outbox row (longer than the timeout).
+DEPARTMENT_WEBHOOK_LEASE_S = env.int("DEPARTMENT_WEBHOOK_LEASE_S", default=120)
 # <<< mailtrust
 # The optional IMAP poller (`manage.py run_imap_intake`), for mailboxes that live on Exchange.
 IMAP_INTAKE_HOST = env.str("IMAP_INTAKE_HOST", default="")

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from prometheus_client import Counter
 
 from contactcentre.tickets import events
 from contactcentre.tickets.errors import DomainError, NotFound, NotPermitted, TransitionNotAllowed
@@ -52,9 +53,14 @@ log = logging.getLogger(__name__)
 User = get_user_model()
 Status = Ticket.Status
 
-# While an attempt runs, the row's next_attempt_at is pushed this far ahead (longer than any
-# request can take), so a concurrent worker skips it.
-ATTEMPT_LEASE = timedelta(minutes=2)
+def attempt_lease() -> timedelta:
+    """While an attempt runs, the row's next_attempt_at is pushed this far ahead (longer than any
+    request can take), so a concurrent worker skips it; a worker killed mid-post leaves the row
+    to the sweep once it runs out, and the retry carries the same delivery id."""
+    return timedelta(seconds=settings.DEPARTMENT_WEBHOOK_LEASE_S)
+
+
+WEBHOOKS_FAILED = Counter("cc_webhook_deliveries_failed_total", "Webhook deliveries given up on (capped retries)")
 MAX_MESSAGES_IN_PAYLOAD = 50
 
 
@@ -193,7 +199,7 @@ def _delivery_claim(delivery_id: str, now: datetime) -> WebhookDelivery | None:
         if delivery is None or delivery.status != WebhookDelivery.Status.PENDING or delivery.next_attempt_at > now:
             return None
         delivery.attempts += 1
-        delivery.next_attempt_at = now + ATTEMPT_LEASE
+        delivery.next_attempt_at = now + attempt_lease()
         delivery.save(update_fields=["attempts", "next_attempt_at"])
     delivery.webhook = DepartmentWebhook.objects.get(pk=delivery.webhook_id)
     return delivery
@@ -244,7 +250,10 @@ def webhook_delivery_attempt(*, delivery_id: str, now: datetime | None = None) -
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "contactcentre-webhooks/1",
             "X-CC-Event": delivery.event,
+            # The idempotency key: a retry (after a timeout, or a worker killed mid-post) carries
+            # the same one, so the receiver can tell a duplicate from a new escalation.
             "X-CC-Delivery": str(delivery.pk),
+            "Idempotency-Key": str(delivery.pk),
             "X-CC-Timestamp": timestamp,
             "X-CC-Signature": webhook_signature(secret=hook.secret, timestamp=timestamp, body=body),
         }
@@ -271,7 +280,9 @@ def _delivery_record(delivery: WebhookDelivery, *, status_code: int | None, erro
     if permanent or delivery.attempts >= settings.DEPARTMENT_WEBHOOK_MAX_ATTEMPTS:
         delivery.status = WebhookDelivery.Status.FAILED
         delivery.save(update_fields=fields)
-        log.warning("webhook delivery %s to %s failed for good: %s", delivery.pk, delivery.webhook.url, error)
+        WEBHOOKS_FAILED.inc()
+        log.error("webhook delivery %s to %s failed for good after %d attempts: %s", delivery.pk,
+                  delivery.webhook.url, delivery.attempts, error)
         return AttemptResult("failed", status_code=status_code, error=error)
     delivery.next_attempt_at = now + webhook_backoff(delivery.attempts)
     delivery.save(update_fields=fields)

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from celery import Celery
@@ -303,3 +304,85 @@ def test_receipt_worker_killed_mid_send_is_sent_once(topology):
     receipt.refresh_from_db()
     assert sink.message_ids() == [receipt.message_id]
     assert receipt.status == "sent" and receipt.attempts == 2 and receipt.sending_until is None
+
+
+# --- department webhooks (the other outbound notification) ----------------------------------------
+
+class StallingReceiver:
+    """A department's case system: the first POST is read in full and never answered (the
+    worker is killed while it waits); later ones are answered 200."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append({"headers": dict(self.headers), "body": body})
+                if len(receiver.requests) == 1:
+                    receiver.stalled.set()
+                    receiver.release.wait(30)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/cc"
+
+    @contextmanager
+    def running(self) -> Iterator[StallingReceiver]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.release.set()
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@pytest.mark.parametrize("topology", ["accept"], indirect=True)
+def test_webhook_worker_killed_mid_post_redelivers_with_the_same_idempotency_key(topology, departments):
+    from django.db import transaction
+
+    from contactcentre.departments.models import DepartmentWebhook, WebhookDelivery
+    from contactcentre.departments.services import department_escalation_notify_on_commit
+
+    env = {**topology.env, "DEPARTMENT_WEBHOOK_ALLOW_LOOPBACK_FOR_TESTS": "true",
+           "DEPARTMENT_WEBHOOK_LEASE_S": str(LEASE_S), "DEPARTMENT_WEBHOOK_TIMEOUT_S": "30"}
+    with StallingReceiver().running() as receiver:
+        DepartmentWebhook.objects.create(department=departments["bygglov"], url=receiver.url, secret="s3cret")
+        with celery_worker(env) as worker:
+            ticket = TicketFactory(status="escalated", department=departments["bygglov"], subject="Altan")
+            with transaction.atomic():
+                department_escalation_notify_on_commit(ticket)
+            assert receiver.stalled.wait(30), "".join(worker.output[-40:])
+            worker.kill()  # the receiver has the request; its answer never reached us
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("pending", 1)
+
+        with celery_worker(env):
+            deadline = time.monotonic() + 30
+            while WebhookDelivery.objects.get().status != "delivered":
+                assert time.monotonic() < deadline, "the webhook sweep did not redeliver"
+                topology.publisher.send_task("departments.webhook_sweep")
+                time.sleep(1.0)
+            time.sleep(LEASE_S + 0.5)
+            topology.publisher.send_task("departments.webhook_sweep")  # delivered: nothing more
+            time.sleep(1.0)
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    # At-least-once over HTTP: the receiver saw it twice, with one key, so it keeps one.
+    assert len(receiver.requests) == 2
+    keys = {r["headers"]["Idempotency-Key"] for r in receiver.requests}
+    assert keys == {r["headers"]["X-CC-Delivery"] for r in receiver.requests} == {str(delivery.pk)}
+    assert receiver.requests[0]["body"] == receiver.requests[1]["body"]
