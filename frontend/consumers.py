@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from contactcentre.observability.metrics import WEBSOCKETS
 from contactcentre.tickets import selectors
@@ -19,8 +20,17 @@ from .workdist_consumers import ConsoleWorkMixin
 RESYNC_LIMIT = 500
 
 
-@database_sync_to_async
-def _groups_for(user: Any) -> list[str]:
+def reconnect_policy() -> dict[str, int]:
+    """Announced in the hello; clients (live.js, tests/live/test_reconnect_storm.py) wait a random
+    time in [0, min(max_ms, base_ms * 2^(n-1))) before their n-th reconnect: full jitter, so a
+    restarted server sees its sockets come back spread out instead of in one burst."""
+    return {
+        "base_ms": int(getattr(settings, "LIVE_RECONNECT_BASE_MS", 1000)),
+        "max_ms": int(getattr(settings, "LIVE_RECONNECT_MAX_MS", 30000)),
+    }
+
+
+def _groups_of(user: Any) -> list[str]:
     if not getattr(user, "is_staff_member", False):
         return []
     if user.sees_all_departments:
@@ -30,15 +40,38 @@ def _groups_for(user: Any) -> list[str]:
     return []
 
 
-@database_sync_to_async
-def _last_event_id() -> int:
+_groups_of_db = database_sync_to_async(_groups_of)
+
+
+def _department_loaded(user: Any) -> bool:
+    try:
+        return not user.department_id or user._meta.get_field("department").is_cached(user)
+    except (AttributeError, LookupError):
+        return False
+
+
+async def _groups_for(user: Any) -> list[str]:
+    # A connect burst queues every sync helper on one thread (thread-sensitive by default), and
+    # daphne drops handshakes not accepted within 5 s: skip the hop when nothing needs the
+    # database (token sockets come with their department loaded, agents need none).
+    if _department_loaded(user):
+        return _groups_of(user)
+    return await _groups_of_db(user)
+
+
+# Plain reads, run in the thread pool rather than on the one sync thread, so a reconnect storm's
+# hellos and resyncs do not queue behind each other (and behind the other connect work).
+def _last_event_id_sync() -> int:
     return selectors.live_event_last_id()
 
 
-@database_sync_to_async
-def _events_since(user: Any, since: int) -> list[dict[str, Any]]:
+def _events_since_sync(user: Any, since: int) -> list[dict[str, Any]]:
     events = selectors.live_events_since(user=user, since=since, limit=RESYNC_LIMIT)
     return [{"id": e.pk, "type": e.type, "ts": e.created_at.isoformat(), **e.payload} for e in events]
+
+
+_last_event_id = DatabaseSyncToAsync(_last_event_id_sync, thread_sensitive=False)
+_events_since = DatabaseSyncToAsync(_events_since_sync, thread_sensitive=False)
 
 
 @database_sync_to_async
@@ -75,7 +108,8 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
         WEBSOCKETS.labels(kind="agent").inc()
         await self.chat_connect()
         await self.send_json({"type": "hello", "user": user.get_username(), "role": user.role,
-                              "last_event_id": await _last_event_id(), **await self.work_hello()})
+                              "last_event_id": await _last_event_id(), "reconnect": reconnect_policy(),
+                              **await self.work_hello()})
         await self.work_connect()
 
     async def disconnect(self, code: int) -> None:
@@ -128,6 +162,15 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
         # credentials are gone, so the socket goes too.
         await self.close(code=4401)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # The hot path of fan-out: every event, to every socket. Channels' dispatch first hops to
+        # the sync thread to close stale database connections, one hop per message per socket,
+        # all through that one thread; a live event touches no database, so it goes straight on.
+        if message.get("type") == "live.event":
+            await self.live_event(message)
+        else:
+            await super().dispatch(message)
+
     async def live_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
         if not self.work_filter(event):
@@ -137,4 +180,9 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
             if event_id in self._recent_ids:
                 return
             self._recent_ids.append(event_id)
-        await self.send_json(event)
+        text = message.get("text")
+        if text is None:  # a sender that did not pre-encode (presence frames)
+            await self.send_json(event)
+        else:
+            # Encoded once by the sender (tickets.events.layer_message), sent as it is.
+            await self.send(text_data=text)

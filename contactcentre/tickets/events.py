@@ -9,9 +9,12 @@ database stays the truth.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import threading
 import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -96,6 +99,66 @@ def live_degraded() -> bool:
     return time.monotonic() < _breaker["open_until"]
 
 
+def encode_frame(frame: dict[str, Any]) -> str:
+    """The frame as the text a socket sends: encoded once per event, not once per socket."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def layer_message(frame: dict[str, Any]) -> dict[str, Any]:
+    """The channel-layer message for a frame. ``text`` is what agent sockets send as it is (the
+    per-socket cost of fan-out is what matters: no encoding per socket); ``event`` stays for
+    consumers that read fields (filters, the resident chat)."""
+    return {"type": "live.event", "event": frame, "text": encode_frame(frame)}
+
+
+class _Publisher:
+    """One event loop thread per process for broadcasts from plain sync code.
+
+    ``async_to_sync`` outside a server's event loop (Celery workers, commands, the sync thread of
+    a test) starts a new loop for every call, and a Redis channel layer opens a new connection
+    for every loop: 5-10 ms per event before anything is published. Here the loop, and with it
+    the layer's connection, lives as long as the process (a forked worker starts its own)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or not self._loop.is_running():
+                loop = asyncio.new_event_loop()
+                started = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(started.set)
+                    loop.run_forever()
+
+                threading.Thread(target=run, name="live-broadcast", daemon=True).start()
+                started.wait(5)
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+    def run(self, coro: Any, timeout: float) -> None:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop())
+        try:
+            future.result(timeout=timeout)
+        except FutureTimeout:
+            future.cancel()
+            raise
+
+
+_publisher = _Publisher()
+
+
+def _in_process_layer(layer: Any) -> bool:
+    # The in-memory layer's queues belong to the consumers' loop: send from that loop.
+    from channels.layers import InMemoryChannelLayer
+
+    return isinstance(layer, InMemoryChannelLayer)
+
+
 def broadcast(groups: list[str], frame: dict[str, Any]) -> bool:
     """Send one frame to each group; never raises (the event is already durable)."""
     if live_degraded():
@@ -103,16 +166,20 @@ def broadcast(groups: list[str], frame: dict[str, Any]) -> bool:
     layer = get_channel_layer()
     if layer is None:
         return False
+    message = layer_message(frame)
 
     async def _send() -> None:
         for group in groups:
-            await layer.group_send(group, {"type": "live.event", "event": frame})
+            await layer.group_send(group, message)
 
     async def _send_bounded() -> None:
         await asyncio.wait_for(_send(), timeout=SEND_TIMEOUT_S)
 
     try:
-        async_to_sync(_send_bounded)()
+        if _in_process_layer(layer):
+            async_to_sync(_send_bounded)()
+        else:
+            _publisher.run(_send_bounded(), timeout=SEND_TIMEOUT_S + 0.5)
     except Exception:  # noqa: BLE001 - the live link is best effort by design
         with _breaker_lock:
             _breaker["open_until"] = time.monotonic() + _BREAKER_COOLDOWN_S

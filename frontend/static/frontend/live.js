@@ -3,7 +3,11 @@
  * - Registers before trusting the page: the server-rendered snapshot carries the last event id it
  *   saw (body[data-last-event-id]); after every (re)connect we ask for everything after the last
  *   id we hold, so nothing between render and connect, or during an outage, is lost.
- * - Reconnects by itself with exponential backoff and jitter (a restart never causes a storm).
+ * - Reconnects by itself with exponential backoff and full jitter: the n-th attempt waits a
+ *   random time in [0, min(max_ms, base_ms * 2^(n-1))). The server announces base_ms and max_ms
+ *   in its hello ("reconnect"), so the policy is the server's; after a restart hundreds of
+ *   consoles come back spread out, not in one storm. The attempt count restarts only once a
+ *   hello arrives (a server that accepts and drops at once still backs off).
  * - While the link is down a banner says so.
  * - Frames are dispatched as DOM events: "cc:event" (every frame) and "cc:<type>".
  *   Pages send frames with CCLive.send({...}).
@@ -16,6 +20,8 @@
   let attempt = 0;
   let pingTimer = null;
   let downTimer = null;
+  // Until a server has said otherwise (frontend/consumers.py RECONNECT_POLICY).
+  let policy = { base_ms: 1000, max_ms: 30000 };
   const queue = [];
   const seen = new Set();
 
@@ -50,14 +56,21 @@
     document.dispatchEvent(new CustomEvent("cc:" + frame.type, { detail: frame }));
   }
 
+  function reconnectDelay(attempt, random) {
+    const cap = Math.min(policy.max_ms, policy.base_ms * Math.pow(2, Math.max(0, attempt - 1)));
+    return (random === undefined ? Math.random() : random) * cap;
+  }
+
   function connect() {
     setState(attempt === 0 ? "connecting" : "down");
     socket = new WebSocket(url());
-    socket.onopen = function () { attempt = 0; };
     socket.onmessage = function (msg) {
       let frame;
       try { frame = JSON.parse(msg.data); } catch (e) { return; }
       if (frame.type === "hello") {
+        attempt = 0;
+        const r = frame.reconnect;
+        if (r && r.base_ms > 0 && r.max_ms >= r.base_ms) policy = { base_ms: r.base_ms, max_ms: r.max_ms };
         setState("up");
         socket.send(JSON.stringify({ type: "resync", since: lastId }));
         while (queue.length) socket.send(JSON.stringify(queue.shift()));
@@ -79,8 +92,7 @@
         return;
       }
       attempt += 1;
-      const base = Math.min(30000, 500 * Math.pow(2, attempt));
-      setTimeout(connect, base / 2 + Math.random() * base / 2);
+      setTimeout(connect, reconnectDelay(attempt));
     };
   }
 
@@ -103,7 +115,10 @@
   // Let pages (and tests) drop the link on purpose; it reconnects and resyncs like after an outage.
   function drop() { if (socket) socket.close(); }
 
-  const CCLive = { state: "connecting", send: send, drop: drop, lastEventId: function () { return lastId; } };
+  const CCLive = {
+    state: "connecting", send: send, drop: drop, lastEventId: function () { return lastId; },
+    reconnectDelay: reconnectDelay, reconnectPolicy: function () { return policy; },
+  };
   window.CCLive = CCLive;
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect); else connect();
 })();
