@@ -165,3 +165,67 @@ def test_a_receipt_whose_publish_failed_is_sent_by_the_sweep(api, mail_sink, mon
     [receipt] = mail_sink.wait_for(1)
     assert receipt["To"] == "resident@example.org"
     assert AutoReply.objects.get().status == "sent"
+
+
+def test_final_failure_raises_the_alert(mail_sink, agent, settings, caplog):
+    from contactcentre.intake.mail.outbound import OUTBOUND_FAILED
+
+    before = OUTBOUND_FAILED.labels(kind="reply")._value.get()
+    settings.EMAIL_PORT = free_port()
+    reply = ticket_reply(ticket_id=_email_ticket().pk, actor=agent, body="Svar")
+    reply.refresh_from_db()
+    assert reply.delivery_status == "failed"
+    assert OUTBOUND_FAILED.labels(kind="reply")._value.get() == before + 1
+    assert any(r.levelname == "ERROR" and "failed for good" in r.getMessage() for r in caplog.records)
+
+
+def test_the_sweep_gives_up_on_rows_that_used_their_attempts_and_skips_live_leases(mail_sink, agent, settings):
+    """A row whose worker died on it again and again is failed, not queued for ever; a row with
+    a live lease (an attempt running elsewhere) is left alone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contactcentre.intake.mail import tasks
+
+    settings.MAIL_SWEEP_AFTER_S = 0
+    ticket = _email_ticket()
+    now = timezone.now()
+    exhausted = Message.objects.create(
+        ticket=ticket, direction="outbound", channel="email", body_text="Svar", delivery_status="pending",
+        registration=f"{ticket.reference}/90",
+        meta={"email_out": {"attempts": settings.EMAIL_SEND_MAX_RETRIES + 1,
+                            "sending_until": (now - timedelta(seconds=1)).isoformat()}})
+    leased = Message.objects.create(
+        ticket=ticket, direction="outbound", channel="email", body_text="Svar", delivery_status="pending",
+        registration=f"{ticket.reference}/91",
+        meta={"email_out": {"attempts": 1, "sending_until": (now + timedelta(minutes=5)).isoformat()}})
+    receipt = AutoReply.objects.create(address="anna@example.org", kind="receipt", ticket=ticket,
+                                       message_id="<r@x>", attempts=settings.EMAIL_SEND_MAX_RETRIES + 1)
+
+    assert tasks.sweep_task.apply().get() == {"receipts": 0, "replies": 0, "gave_up": 2}
+    exhausted.refresh_from_db()
+    leased.refresh_from_db()
+    receipt.refresh_from_db()
+    assert exhausted.delivery_status == "failed" and "gave up after" in exhausted.delivery_error
+    assert leased.delivery_status == "pending"
+    assert receipt.status == "failed"
+    assert mail_sink.wait_for(1, timeout=0.3) == []
+
+
+def test_a_receipt_with_a_live_lease_is_skipped(mail_sink):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contactcentre.intake.mail.tasks import receipt_send_task
+
+    receipt = AutoReply.objects.create(address="anna@example.org", kind="receipt", ticket=_email_ticket(),
+                                       message_id="<r2@x>", attempts=1,
+                                       sending_until=timezone.now() + timedelta(minutes=5))
+    assert receipt_send_task.apply(args=[receipt.pk]).get() == "skipped"
+    assert mail_sink.wait_for(1, timeout=0.3) == []
+    AutoReply.objects.filter(pk=receipt.pk).update(sending_until=timezone.now() - timedelta(seconds=1))
+    assert receipt_send_task.apply(args=[receipt.pk]).get() == "sent"
+    receipt.refresh_from_db()
+    assert receipt.status == "sent" and receipt.attempts == 2 and len(mail_sink.wait_for(1)) == 1
