@@ -35,14 +35,14 @@ from celery import Celery
 from contactcentre.intake.mail.models import AutoReply
 from contactcentre.intake.mail.services import receipt_send_on_commit
 from contactcentre.ops import jobs
-from contactcentre.tickets.models import Message, Ticket, TicketEvent
+from contactcentre.tickets.models import Message, TicketEvent
 from contactcentre.tickets.services import ticket_reply
 from tests.factories import TicketFactory, contact_with_email
 from tests.procs import REPO, database_url_of_test_db, free_port, redis_url_for_tests
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
-LEASE_S = 2
+LEASE_S = 1
 
 
 # --- an SMTP sink that stalls where the test wants to kill the sender -----------------------------
@@ -55,10 +55,12 @@ class StallingSink:
     is answered 451), "accept". A mail counts as delivered only once it was answered 250."""
 
     mode: str
+    stalls: int = 1  # how many deliveries, from the first, stall
     port: int = field(default_factory=free_port)
     delivered: list[bytes] = field(default_factory=list)
     data_seen: int = 0
     stalled: threading.Event = field(default_factory=threading.Event)
+    stalled_count: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -79,7 +81,8 @@ class StallingSink:
                         chunks.append(chunk)
                     self.data_seen += 1
                     first = self.data_seen == 1
-                    if self.mode == "stall_data" and first:
+                    if self.mode == "stall_data" and self.data_seen <= self.stalls:
+                        self.stalled_count += 1
                         self.stalled.set()
                         await reader.read()  # until the sender dies; never answered: not delivered
                         return
@@ -182,8 +185,8 @@ class Topology:
 
 @pytest.fixture
 def topology(monkeypatch, request) -> Iterator[Topology]:
-    mode = request.param
-    with redis_url_for_tests() as redis_url, StallingSink(mode).running() as sink:
+    mode, _, stalls = request.param.partition("*")
+    with redis_url_for_tests() as redis_url, StallingSink(mode, stalls=int(stalls or 1)).running() as sink:
         publisher = Celery("mailtrust-publisher", broker=redis_url)
         publisher.conf.broker_connection_timeout = 5
         publisher.control.purge()  # nothing left over from an earlier run on a shared Redis
@@ -219,26 +222,39 @@ def out_state(message: Message) -> dict:
 
 # --- replies --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("topology", ["stall_data"], indirect=True)
-def test_worker_killed_before_the_relay_accepted_sends_once_after_the_lease(topology, agent):
+@pytest.mark.parametrize("topology", ["stall_data*2"], indirect=True)
+def test_workers_killed_before_the_relay_accepted_send_receipt_and_reply_once(topology, agent):
+    """A receipt, then a reply, are queued; the first worker is killed mid-receipt, the second
+    mid-reply (each with the whole mail on the wire and no 250 yet); the third worker and the
+    sweep deliver each exactly once, with the ids fixed up front."""
     sink = topology.sink
-    with celery_worker(topology.env) as worker:
-        reply = reply_to_resident(agent)  # published after commit onto the real broker
-        assert sink.stalled.wait(30), "".join(worker.output[-40:])
-        worker.kill()  # mid-send: the whole mail is on the wire, the 250 never came
+    ticket = TicketFactory(channel="email", contact=contact_with_email("anna@example.org"), subject="Staket")
+    assert receipt_send_on_commit(ticket, in_reply_to="<in@example.org>")  # published onto the broker
+    reply = ticket_reply(ticket_id=ticket.pk, actor=agent, body="Nej, ett staket under 1,1 m behöver inget bygglov.")
+    for killed in (1, 2):
+        with celery_worker(topology.env) as worker:
+            deadline = time.monotonic() + 30
+            while sink.stalled_count < killed:
+                assert time.monotonic() < deadline, "".join(worker.output[-40:])
+                time.sleep(0.05)
+            worker.kill()
+    receipt = AutoReply.objects.get(ticket=ticket)
     assert sink.delivered == []
+    assert (receipt.status, receipt.attempts) == ("pending", 1)
     assert out_state(reply)["attempts"] == 1 and reply.delivery_status == "pending"
 
     with celery_worker(topology.env):
-        # The killed job's message is unacknowledged in Redis; the sweep re-queues the row once
-        # the lease of the dead attempt has run out (a live lease makes the job skip).
-        topology.sweep_until(lambda: len(sink.delivered) >= 1)
-        time.sleep(LEASE_S + 1.5)  # more sweeps in this time must not send it again
+        # The killed jobs are unacknowledged in Redis (redelivered only after the visibility
+        # timeout); the sweep re-queues the rows once the dead attempts' leases have run out.
+        topology.sweep_until(lambda: len(sink.delivered) >= 2)
+        time.sleep(LEASE_S + 1.0)  # further sweeps must not send anything again
         topology.publisher.send_task("mail.sweep")
         time.sleep(1.0)
 
+    receipt.refresh_from_db()
     reply.refresh_from_db()
-    assert sink.message_ids() == [reply.external_id]  # exactly once, with the id fixed up front
+    assert sorted(sink.message_ids()) == sorted([receipt.message_id, reply.external_id])  # once each
+    assert (receipt.status, receipt.attempts, receipt.sending_until) == ("sent", 2, None)
     assert reply.delivery_status == "sent" and out_state(reply)["attempts"] == 2
     assert "sending_until" not in out_state(reply) and out_state(reply)["sent_at"]
 
@@ -258,7 +274,7 @@ def test_worker_killed_after_the_relay_accepted_does_not_send_again(topology, ag
         topology.publisher.send_task("mail.sweep")
         time.sleep(LEASE_S + 1.0)
         topology.publisher.send_task("mail.sweep")
-        time.sleep(1.5)
+        time.sleep(1.0)
     assert sink.message_ids() == [reply.external_id]
     assert out_state(reply)["attempts"] == 1
 
@@ -281,29 +297,6 @@ def test_a_send_that_keeps_failing_stops_after_capped_retries_and_alerts(topolog
     assert TicketEvent.objects.filter(ticket=reply.ticket, kind="delivery_failed").count() == 1
     assert "ERROR" in log and "failed for good" in log  # the alert, in the worker's log
     assert topology.sink.delivered == []
-
-
-# --- receipts -------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("topology", ["stall_data"], indirect=True)
-def test_receipt_worker_killed_mid_send_is_sent_once(topology):
-    sink = topology.sink
-    with celery_worker(topology.env) as worker:
-        ticket = TicketFactory(channel="email", contact=contact_with_email("bo@example.org"), subject="Gatlampa")
-        assert receipt_send_on_commit(Ticket.objects.get(pk=ticket.pk), in_reply_to="<in@example.org>")
-        assert sink.stalled.wait(30), "".join(worker.output[-40:])
-        worker.kill()
-    receipt = AutoReply.objects.get(ticket=ticket)
-    assert receipt.status == "pending" and receipt.attempts == 1 and sink.delivered == []
-
-    with celery_worker(topology.env):
-        topology.sweep_until(lambda: len(sink.delivered) >= 1)
-        time.sleep(LEASE_S + 1.5)
-        topology.publisher.send_task("mail.sweep")
-        time.sleep(1.0)
-    receipt.refresh_from_db()
-    assert sink.message_ids() == [receipt.message_id]
-    assert receipt.status == "sent" and receipt.attempts == 2 and receipt.sending_until is None
 
 
 # --- department webhooks (the other outbound notification) ----------------------------------------
