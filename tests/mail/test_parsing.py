@@ -87,3 +87,52 @@ def test_dsn_with_only_headers_of_the_original():
 def test_subject_with_reference_is_one_clean_line():
     assert subject_with_reference("SV: Re: Fråga [SOL-2026-000001]", "SOL-2026-000001") == "Re: Fråga [SOL-2026-000001]"
     assert subject_with_reference("a\r\nBcc: x@y", "SOL-2026-000002") == "Re: a Bcc: x@y [SOL-2026-000002]"
+
+
+# --- structural limits on the raw bytes ---------------------------------------------------------
+
+def _limits(raw: bytes, **overrides: int):
+    from contactcentre.intake.mail.parsing import mail_structure_problem
+
+    return mail_structure_problem(raw, **({"max_parts": 10, "max_depth": 3, "max_headers": 20} | overrides))
+
+
+def _multipart(boundary: str, *parts: bytes, declare: str = "boundary") -> bytes:
+    body = b"".join(b"--" + boundary.encode() + b"\r\n" + p + b"\r\n" for p in parts)
+    head = f'Content-Type: multipart/mixed; {declare}="{boundary}"\r\n\r\n'.encode()
+    return head + body + b"--" + boundary.encode() + b"--\r\n"
+
+
+TEXT = b"Content-Type: text/plain\r\n\r\nhej"
+
+
+def test_siblings_are_parts_not_depth():
+    inner = [_multipart(f"in{i}", TEXT) for i in range(3)]
+    assert _limits(b"Subject: x\r\n" + _multipart("out", *inner)) is None  # depth 2, 6 parts
+
+
+def test_nesting_over_the_limit_is_found_even_with_an_uppercase_parameter():
+    raw = _multipart("a", _multipart("b", _multipart("c", _multipart("d", TEXT), declare="BOUNDARY")))
+    problem = _limits(b"Subject: x\r\n" + raw)
+    assert problem is not None and problem.reason == "too_deep"
+
+
+def test_an_outer_delimiter_ends_an_unclosed_inner_multipart():
+    # The inner multipart is never closed; the outer boundary's next part ends it (as parsers do).
+    unclosed = b'Content-Type: multipart/mixed; boundary="in"\r\n\r\n--in\r\n' + TEXT + b"\r\n"
+    raw = b'Subject: x\r\nContent-Type: multipart/mixed; boundary="out"\r\n\r\n'
+    raw += b"".join(b"--out\r\n" + unclosed for _ in range(4)) + b"--out--\r\n"
+    assert _limits(raw) is None
+
+
+def test_parts_and_headers_over_their_limits():
+    assert _limits(b"Subject: x\r\n" + _multipart("p", *[TEXT] * 11)).reason == "too_many_parts"
+    raw = b"".join(b"X-H%d: v\r\n" % i for i in range(21)) + b"\r\nbody\r\n"
+    assert _limits(raw).reason == "too_many_headers"
+    folded = b"Subject: x\r\n" + b"".join(b"X-Long: a\r\n b\r\n\tc\r\n" for _ in range(6)) + b"\r\nbody"
+    assert _limits(folded) is None  # continuation lines are not fields
+
+
+def test_a_dash_line_in_a_text_body_is_not_a_part():
+    raw = b"Subject: x\r\n\r\n--\r\n-- \r\nAnna\r\n" + b"--not a boundary\r\n" * 50
+    assert _limits(raw) is None

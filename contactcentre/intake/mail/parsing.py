@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
@@ -85,9 +86,29 @@ def storable_text(value: str) -> str:
 
 # --- structural limits, checked on the raw bytes before any parsing ---------------------------
 
-_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"\r\n]{1,200}))', re.IGNORECASE)
-_DELIMITER_LINE = re.compile(rb"^--([^\r\n]{1,210})", re.MULTILINE)
+_BOUNDARY_VALUE = re.compile(rb'\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"\r\n]{1,200}))')
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+# bytes.find runs in C; a case-insensitive or multi-line regex over 25 MB took ~10 times longer.
+def _declared_boundaries(raw: bytes) -> Iterator[tuple[int, int, bytes]]:
+    lowered = raw.lower()
+    at = lowered.find(b"boundary")
+    while at != -1:
+        value = _BOUNDARY_VALUE.match(raw, at + 8)
+        if value:
+            yield at, 0, value.group(1) or value.group(2)
+        at = lowered.find(b"boundary", at + 8)
+
+
+def _delimiter_lines(raw: bytes) -> Iterator[tuple[int, int, bytes]]:
+    at = 0 if raw.startswith(b"--") else raw.find(b"\n--")
+    while at != -1:
+        start = at if at == 0 and raw.startswith(b"--") else at + 1
+        end = raw.find(b"\n", start, start + 212)
+        line = raw[start + 2: end if end != -1 else start + 212]
+        yield start, 1, line.split(b"\r", 1)[0].rstrip(b" \t")
+        at = raw.find(b"\n--", start + 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +133,9 @@ def mail_structure_problem(raw: bytes, *, max_parts: int, max_depth: int, max_he
     if fields > max_headers:
         return StructureProblem("too_many_headers", f"{fields} header fields (limit {max_headers})")
 
-    declared = ((m.start(), 0, m.group(1) or m.group(2)) for m in _BOUNDARY_PARAM.finditer(raw))
-    delimiters = ((m.start(), 1, m.group(1).rstrip(b" \t")) for m in _DELIMITER_LINE.finditer(raw))
     stack: list[bytes] = []
     parts = 0
-    for _, kind, token in heapq.merge(declared, delimiters):
+    for _, kind, token in heapq.merge(_declared_boundaries(raw), _delimiter_lines(raw)):
         if kind == 0:
             stack.append(token)
             if len(stack) > max_depth:
