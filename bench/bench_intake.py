@@ -69,6 +69,7 @@ INTAKE_ADDRESS = "kontakt@solna.example.org"
 TARGET_VS_PEER = 5.0
 TARGET_VS_CEILING = 0.6
 TARGET_P99_MS = 100.0
+CPU_BREAKDOWN = False  # --cpu-breakdown: CPU per process after each phase
 
 FALLBACK_TEXTS = [
     ("Attefallshus", "Hur stort får ett attefallshus vara? Behöver jag bygglov för ett på 30 kvadratmeter?"),
@@ -508,7 +509,7 @@ def run_phase(w: Workload, *, clients: int, duration: float, run: int, ours: Our
     result = w.run(clients, duration, tag)
     waited = drain(ours, drain_s)
     cpu = procs.cpu_seconds(w.system) - cpu_before
-    if os.environ.get("BENCH_CPU_BREAKDOWN"):
+    if CPU_BREAKDOWN:
         log("    cpu by process: " + ", ".join(f"{name} {procs.cpu_seconds(name) - by_name[name]:.2f}s"
                                             for name, _ in procs.procs))
     stored = w.count() - before
@@ -624,6 +625,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=None, help="seconds of unmeasured load per workload first")
     parser.add_argument("--redis-db", type=int, default=9)
     parser.add_argument("--drain", type=float, default=20.0, help="max seconds to wait for the Celery queue after a phase")
+    parser.add_argument("--cpu-breakdown", action="store_true", help="print each process's CPU seconds after each phase")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs = args.runs or 1
@@ -637,8 +639,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def missing_servers(args: argparse.Namespace) -> list[str]:
+    import importlib.util
+
+    needed = ["gunicorn"] + (["uvicorn"] if args.server == "uvicorn" else [])
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
+    global CPU_BREAKDOWN
     args = parse_args(argv)
+    CPU_BREAKDOWN = args.cpu_breakdown
+    if missing := missing_servers(args):
+        log(f"missing {', '.join(missing)}: .venv/bin/pip install -e '.[bench]'")
+        return 2
     clients_list = [int(c) for c in args.clients.split(",") if c.strip()]
     only = {w.strip() for w in args.only.split(",") if w.strip()}
     var = Path(os.environ.get("CONTACTCENTRE_VAR_DIR", ROOT / "var"))
@@ -662,8 +676,9 @@ def main(argv: list[str] | None = None) -> int:
         loads = [w for w in workloads(ours, peer, ceiling) if want(w.name)]
         log(f"ready after {time.monotonic() - started:.0f} s")
         if args.warmup > 0:
+            # Every web worker of every system serves some requests before anything is measured.
             for w in loads:
-                w.run(min(clients_list), args.warmup, f"warm{w.name}")
+                w.run(max(clients_list), args.warmup, f"warm{w.name}")
             drain(ours, args.drain)
         for run in range(args.runs):
             for clients in clients_list:
