@@ -137,9 +137,11 @@ class Worker:
 
 @contextmanager
 def celery_worker(env: dict[str, str]) -> Iterator[Worker]:
+    # --concurrency 1 with CELERY_WORKER_PREFETCH_MULTIPLIER=1: the worker reserves only the job
+    # it runs (solo otherwise counts the CPUs), so the jobs behind it stay in the queue.
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contactcentre.settings", **env}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "contactcentre", "worker", "--pool", "solo", "--loglevel", "INFO",
+        [sys.executable, "-m", "celery", "-A", "contactcentre", "worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
          "--without-mingle", "--without-gossip", "--without-heartbeat", "-n", f"mailtrust-{uuid.uuid4().hex[:8]}@%h"],
         cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
