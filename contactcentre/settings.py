@@ -130,14 +130,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, cache, Celery ---------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    from urllib.parse import urlparse as _urlparse
+
     CHANNEL_LAYERS = {
         "default": {
-            # Pub/sub layer: lower fan-out latency than the list-based layer (see PITFALLS.md).
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # Pub/sub layer: lower fan-out latency than the list-based layer (see PITFALLS.md);
+            # ours decodes each broadcast once per process, not once per socket (live_layer.py).
+            "BACKEND": "contactcentre.live_layer.SharedDecodePubSubChannelLayer",
             "CONFIG": {
                 # redis-py's async pool defaults to 100 connections; a connect burst exhausts it.
                 "hosts": [{"address": REDIS_URL, "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=1000)}],
-                "prefix": env.str("CHANNEL_PREFIX", default="cc"),
+                # Pub/sub channels are global to a Redis server (database numbers do not apply):
+                # the default prefix carries the database number, so sessions sharing a server
+                # on different databases (CI, engineers side by side) never hear each other.
+                "prefix": env.str("CHANNEL_PREFIX", default="cc" + (_urlparse(REDIS_URL).path.strip("/") or "0")),
             },
         }
     }

@@ -45,8 +45,11 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 N_SOCKETS = int(os.environ.get("STORM_SOCKETS", "500"))  # smaller only to debug by hand
 EVENT_INTERVAL_S = 0.4  # a steady stream: 2.5 events/s, 1,250 frames/s to the 500 sockets
 WINDOW_S = 0.1
-MAX_WINDOW_SHARE = 0.15
-MAX_EVENTS = 150  # tickets to escalate, one event each (the stream stops earlier)  # no 100 ms window may hold more than 15 % of the reconnects
+MAX_WINDOW_SHARE = 0.15  # no 100 ms window may hold more than 15 % of the reconnects
+# Bounds, not expectations: on an idle 2-core machine 500 handshakes take a few seconds; on a
+# shared, loaded one (4 test sessions at once) 20-30 s were seen. The test asserts behaviour only.
+CONNECT_WAIT_S = 90
+MAX_EVENTS = 400  # tickets to escalate, one event each (the stream stops earlier)
 
 
 def reconnect_delay(attempt: int, policy: dict[str, int], rng: random.Random) -> float:
@@ -286,7 +289,7 @@ async def _scenario(writer_port: int, console: DaphneProcess, keys: list[str], w
         seen = sorted({e for c in clients for e in c.errors})
         return f"errors seen by clients: {seen[:5]}; console log: {console.tail()[-1500:]}"
     try:
-        await _wait_all([c.connected for c in clients], 45, "connected", errors)
+        await _wait_all([c.connected for c in clients], CONNECT_WAIT_S, "connected", errors)
         await _wait_all([c.resynced for c in clients], 20, "resynced")
         timings["connect_burst_s"] = round(loop.time() - t0, 1)
         writer_task = loop.create_task(write_events())
@@ -298,7 +301,7 @@ async def _scenario(writer_port: int, console: DaphneProcess, keys: list[str], w
         await loop.run_in_executor(None, console.wait_ready)
         outage["up_at"] = loop.time()
         await asyncio.sleep(0.2)
-        await _wait_all([c.connected for c in clients], 45, "reconnected", errors)
+        await _wait_all([c.connected for c in clients], CONNECT_WAIT_S, "reconnected", errors)
         await _wait_all([c.resynced for c in clients], 20, "resynced after the restart")
         timings["restart_to_all_back_s"] = round(loop.time() - outage["killed_at"], 1)
         await asyncio.sleep(1.0)  # the stream goes on live
