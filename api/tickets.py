@@ -56,7 +56,8 @@ class TicketListView(ListAPIView):
             OpenApiParameter(
                 "q", str,
                 description="search: on PostgreSQL full text in subject and messages (Swedish stemming, every "
-                "word must occur, longer words also as prefixes; most relevant first) or the exact reference; "
+                "word must occur, longer words also as prefixes; the 200 newest matches, most relevant first) or the "
+                "exact reference; "
                 "on the embedded SQLite default a substring of reference, subject, contact name or messages",
             ),
         ]

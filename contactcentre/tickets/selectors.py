@@ -84,7 +84,7 @@ SEARCH_MAX_WORDS = 8
 # ts_rank_cd is a float4; the cursor pagination needs an exactly comparable value.
 SEARCH_RANK_SCALE = 1_000_000
 # How many of the newest matches are ranked (see _ticket_search_postgres).
-SEARCH_WINDOW = 500
+SEARCH_WINDOW = 200
 
 
 def search_tsquery(text: str) -> str:
