@@ -133,3 +133,18 @@ def test_console_search_query_count_is_fixed(client, agent, django_assert_max_nu
     TicketFactory.create_batch(20, subject="Felparkerad bil", status="new")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/console/", {"q": "felparkerad"}).status_code == 200
+
+
+def test_ticket_page_query_count_does_not_grow_with_the_thread_or_history(client, agent, django_assert_max_num_queries):
+    contact = ContactFactory()
+    ticket = TicketFactory(subject="Tråd", contact=contact)
+    TicketFactory.create_batch(2, contact=contact)
+    services.ticket_note(ticket_id=ticket.pk, actor=agent, body="första")
+    client.force_login(agent)
+    with django_assert_max_num_queries(20) as few:
+        assert client.get(f"/console/t/{ticket.reference}/").status_code == 200
+    TicketFactory.create_batch(15, contact=contact)
+    for i in range(15):
+        services.ticket_note(ticket_id=ticket.pk, actor=agent, body=f"anteckning {i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(f"/console/t/{ticket.reference}/").status_code == 200
