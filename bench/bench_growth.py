@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -462,8 +462,9 @@ def measure_child(name: str, requests: int, explain: bool) -> dict[str, dict[str
 
 def _explain(anna: object, bygg: object, month: dict[str, str]) -> None:
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    from contactcentre.experience.indicators import Period, _ticket_rows
+    from contactcentre.experience.indicators import Period, indicators
     from contactcentre.tickets import selectors
 
     def show(label: str, qs: object) -> None:
@@ -478,16 +479,14 @@ def _explain(anna: object, bygg: object, month: dict[str, str]) -> None:
     show("search 'bygglov' (agent)", selectors.ticket_list(user=anna, filters={"q": "bygglov"})[:50])
     show("search 'bygglov' (caseworker)", selectors.ticket_list(user=bygg, filters={"q": "bygglov"})[:50])
     show("contact's earlier tickets", selectors.ticket_list(user=anna, filters={"contact": 1})[:8])
-    from datetime import date as _date
-
-    period = Period.from_dates(_date.fromisoformat(month["from"]), _date.fromisoformat(month["to"]))
-    from django.test.utils import CaptureQueriesContext
-
+    period = Period.from_dates(date.fromisoformat(month["from"]), date.fromisoformat(month["to"]))
     with CaptureQueriesContext(connection) as ctx:
-        _ticket_rows(period, "none", __import__("django.utils.timezone", fromlist=["now"]).now())
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + ctx.captured_queries[-1]["sql"])
-        print("\n   EXPLAIN report tickets query:\n      " + "\n      ".join(r[0] for r in cursor.fetchall()))
+        indicators(period=period)
+    for query in ctx.captured_queries[1:]:  # the question list is tiny
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+            plan = "\n      ".join(r[0] for r in cursor.fetchall())
+        print(f"\n   EXPLAIN report query {query['sql'][:60]}...:\n      {plan}")
 
 
 # --- driver -----------------------------------------------------------------------------------
