@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 OUTBOUND_FAILED = Counter("cc_mail_outbound_failed_total",
                           "Outbound mail given up on after its capped retries (or refused for good)", ["kind"])
 
+
 def send_lease() -> timedelta:
     """Longer than any single SMTP attempt (EMAIL_TIMEOUT per round trip): a second worker that
     sees a live claim backs off; a claim left by a killed worker runs out and the sweep retries."""
@@ -60,6 +61,8 @@ def send_then_record(email: EmailMessage, record: Callable[[], None]) -> None:
             connection.close()
         except Exception:  # noqa: BLE001 - the mail is accepted and recorded; QUIT does not matter
             log.info("closing the SMTP connection failed after a send", exc_info=True)
+
+
 _REFERENCE_TAG = re.compile(r"\s*\[[A-Z]{2,10}-\d{4}-\d{4,}\]\s*")
 _REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|sv|vs|aw|fw|fwd|vb)\s*:\s*)+", re.IGNORECASE)
 
