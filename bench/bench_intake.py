@@ -207,6 +207,10 @@ class Counter:
         row = self.conn.execute(sql, params).fetchone()
         return int(row[0]) if row else 0
 
+    def backends(self) -> int:
+        return self.scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid()")
+
     def close(self) -> None:
         self.conn.close()
 
@@ -367,6 +371,7 @@ class Workload:
     run: Callable[[int, float, str], PhaseResult]  # (clients, duration, tag) -> result
     count: Callable[[], int]  # rows that one acknowledged request creates
     exists: Callable[[list[str]], int] | None = None  # how many of the acks exist in the database
+    backends: Callable[[], int] | None = None  # PostgreSQL sessions of the system right now
 
 
 def workloads(ours: Ours | None, peer: Peer | None, ceiling: Ceiling | None) -> list[Workload]:
@@ -423,9 +428,9 @@ def workloads(ours: Ours | None, peer: Peer | None, ceiling: Ceiling | None) -> 
         def refs_exist(acks: list[str]) -> int:
             return ours.counter.scalar("SELECT count(*) FROM tickets_ticket WHERE reference = ANY(%s)", (list(set(acks)),))
 
-        out += [Workload("web", "ours", web, tickets_of("web"), refs_exist),
-                Workload("email", "ours", email, tickets_of("email"), refs_exist),
-                Workload("cti", "ours", cti, tickets_of("phone"), refs_exist)]
+        out += [Workload("web", "ours", web, tickets_of("web"), refs_exist, ours.counter.backends),
+                Workload("email", "ours", email, tickets_of("email"), refs_exist, ours.counter.backends),
+                Workload("cti", "ours", cti, tickets_of("phone"), refs_exist, ours.counter.backends)]
 
     if peer is not None:
         def helpdesk(clients: int, duration: float, tag: str) -> PhaseResult:
@@ -441,7 +446,7 @@ def workloads(ours: Ours | None, peer: Peer | None, ceiling: Ceiling | None) -> 
         out.append(Workload(
             "helpdesk", "helpdesk", helpdesk, lambda: peer.counter.scalar("SELECT count(*) FROM helpdesk_ticket"),
             lambda acks: peer.counter.scalar("SELECT count(*) FROM helpdesk_ticket WHERE id = ANY(%s)",
-                                             ([int(a) for a in set(acks)],))))
+                                             ([int(a) for a in set(acks)],)), peer.counter.backends))
 
     if ceiling is not None:
         def bare(clients: int, duration: float, tag: str) -> PhaseResult:
@@ -455,7 +460,7 @@ def workloads(ours: Ours | None, peer: Peer | None, ceiling: Ceiling | None) -> 
         out.append(Workload(
             "ceiling", "ceiling", bare, lambda: ceiling.counter.scalar("SELECT count(*) FROM ceiling_item"),
             lambda acks: ceiling.counter.scalar("SELECT count(*) FROM ceiling_item WHERE id = ANY(%s)",
-                                                ([int(a) for a in set(acks)],))))
+                                                ([int(a) for a in set(acks)],)), ceiling.counter.backends))
     return out
 
 
@@ -472,6 +477,7 @@ class Phase:
     acked_found: int
     drain_s: float = 0.0
     cpu_s: float = 0.0  # CPU the system's processes used for the phase (incl. the drain)
+    pg_sessions: int = 0  # the system's PostgreSQL sessions at the end of the load
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -507,6 +513,7 @@ def run_phase(w: Workload, *, clients: int, duration: float, run: int, ours: Our
     cpu_before = procs.cpu_seconds(w.system)
     by_name = {name: procs.cpu_seconds(name) for name, _ in procs.procs}
     result = w.run(clients, duration, tag)
+    connections = w.backends() if w.backends else 0
     waited = drain(ours, drain_s)
     cpu = procs.cpu_seconds(w.system) - cpu_before
     if CPU_BREAKDOWN:
@@ -515,7 +522,7 @@ def run_phase(w: Workload, *, clients: int, duration: float, run: int, ours: Our
     stored = w.count() - before
     unique = len(set(result.acks))
     found = w.exists(result.acks) if w.exists else unique
-    phase = Phase(w.name, clients, run, result, stored, unique, found, waited, cpu)
+    phase = Phase(w.name, clients, run, result, stored, unique, found, waited, cpu, connections)
     if unique != len(result.acks):
         phase.problems.append(f"{len(result.acks) - unique} acknowledgements repeat another's id")
     if found != unique:
@@ -646,9 +653,16 @@ def missing_servers(args: argparse.Namespace) -> list[str]:
     return [name for name in needed if importlib.util.find_spec(name) is None]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     global CPU_BREAKDOWN
     args = parse_args(argv)
+    # Stop cleanly (every started process ended) on Ctrl-C and on SIGTERM, also in the background.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     CPU_BREAKDOWN = args.cpu_breakdown
     if missing := missing_servers(args):
         log(f"missing {', '.join(missing)}: .venv/bin/pip install -e '.[bench]'")
@@ -691,11 +705,14 @@ def main(argv: list[str] | None = None) -> int:
                     r = phase.result
                     log(f"  run {run + 1} {w.name:9} {clients:>3} clients: {r.rate:7.1f}/s  p50 {r.pct(0.5):6.1f}  "
                         f"p99 {r.pct(0.99):7.1f} ms  errors {r.errors}  stored {phase.stored}  "
-                        f"cpu {phase.cpu_ms_per_ticket:5.1f} ms/ticket"
+                        f"cpu {phase.cpu_ms_per_ticket:5.1f} ms/ticket  pg sessions {phase.pg_sessions}"
                         + (f"  PROBLEM: {'; '.join(phase.problems)}" if phase.problems else ""))
     except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as exc:
         log(f"setup or run failed: {exc}")
         return 2
+    except KeyboardInterrupt:
+        log("interrupted; stopping the processes")
+        return 130
     finally:
         procs.stop()
         for c in counters:
