@@ -17,6 +17,7 @@ from django.db.models import (
     Q,
     QuerySet,
 )
+from django.db.models.expressions import RawSQL
 
 from .errors import NotFound
 from .models import Contact, Department, LiveEvent, Message, Ticket
@@ -69,11 +70,11 @@ def ticket_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet
 
 # --- full-text search (PostgreSQL) -------------------------------------------------------------
 #
-# Each ticket carries a ``search_vector`` column (tsvector, ``swedish`` configuration: the subject
-# with weight A, every message body with weight B) under a GIN index. Triggers keep it current on
-# every write to a ticket's subject or to its messages, whoever writes (intake, replies, merges,
-# GDPR erasure, disposal): see migration tickets/0003_ticket_search. The column is not a model
-# field: it exists only on PostgreSQL, and the ORM never loads it. SQLite falls back to icontains.
+# Each ticket has a row in ``tickets_ticket_search`` (tsvector, ``swedish`` configuration: the
+# subject with weight A, every message body with weight B) under a GIN index. Triggers keep it
+# current on every write to a ticket's subject or to its messages, whoever writes (intake, replies,
+# merges, GDPR erasure, disposal): see migrations tickets/0003 and 0004. The table is not a model:
+# it exists only on PostgreSQL. SQLite falls back to icontains.
 
 SEARCH_CONFIG = "swedish"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -81,8 +82,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # finds "ansökningarna"): the Swedish stemmer leaves many definite forms alone.
 SEARCH_PREFIX_MIN = 4
 SEARCH_MAX_WORDS = 8
-# ts_rank_cd is a float4; the cursor pagination needs an exactly comparable value.
-SEARCH_RANK_SCALE = 1_000_000
 # How many of the newest matches are ranked (see _ticket_search_postgres).
 SEARCH_WINDOW = 200
 
@@ -97,43 +96,55 @@ def search_tsquery(text: str) -> str:
 
 
 class _SearchExpression(Expression):
-    """``<ticket alias>.search_vector @@ query`` (or its rank). The column is not a model field, so
-    the alias is resolved when compiling: inside a subquery the ticket table is ``U0``."""
+    """Whether the ticket's vector matches (or its rank). The vector is in ``tickets_ticket_search``,
+    not a model, so the ticket's alias is resolved when compiling: in a subquery it is ``U0``."""
 
-    template = "{vector} @@ to_tsquery(%s::regconfig, %s)"
+    # Only constants and the compiler's quoted alias go into the text; the words are parameters.
+    template = ("EXISTS (SELECT 1 FROM tickets_ticket_search s WHERE s.ticket_id = {ticket}.id"
+                " AND s.search_vector @@ to_tsquery(%s::regconfig, %s))")
 
     def __init__(self, tsquery: str, output_field: Field) -> None:
         super().__init__(output_field=output_field)
         self.tsquery = tsquery
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        vector = f"{compiler.quote_name_unless_alias(compiler.query.get_initial_alias())}.search_vector"
-        return self.template.format(vector=vector), [SEARCH_CONFIG, self.tsquery]
+        ticket = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return self.template.format(ticket=ticket), [SEARCH_CONFIG, self.tsquery]
 
 
 class _SearchRank(_SearchExpression):
     # ts_rank_cd is a float4; scaled to an integer so the cursor's position compares exactly.
     # Normalisation 1 divides by 1 + log(document length): a long e-mail thread that mentions the
     # word once does not outrank a short ticket about it.
-    template = f"(ts_rank_cd({{vector}}, to_tsquery(%s::regconfig, %s), 1) * {SEARCH_RANK_SCALE})::integer"
+    template = ("(SELECT (ts_rank_cd(s.search_vector, to_tsquery(%s::regconfig, %s), 1) * 1000000)::integer"
+                " FROM tickets_ticket_search s WHERE s.ticket_id = {ticket}.id)")
 
 
 def _ticket_search_postgres(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
-    """The newest ``SEARCH_WINDOW`` matches (GIN index, or the primary key backwards when the word
-    is everywhere), ranked most relevant first (subject hits outrank body hits), then newest; a
-    ticket reference typed exactly is always found.
+    """The newest ``SEARCH_WINDOW`` matches, ranked most relevant first (subject hits outrank body
+    hits), then newest; a ticket reference typed exactly is always found.
 
-    Ranking reads every candidate's vector, so it is bounded: a word on a third of a million
-    tickets would otherwise rank 300,000 rows per page. Within the window the order is pure
-    relevance; an agent who needs older matches adds words or filters (status, department,
-    channel, contact)."""
+    The matches come from the GIN index, or from walking the newest tickets backwards when the
+    word is everywhere (the planner chooses). Ranking reads every candidate's vector, so it is
+    bounded: a word on a third of a million tickets would otherwise rank 300,000 rows per page.
+    Within the window the order is pure relevance; an agent who needs older matches adds words or
+    filters (status, department, channel, contact)."""
     tsquery = search_tsquery(text)
-    condition = Q(reference=text.upper())
-    if tsquery:
-        qs = qs.annotate(search_match=_SearchExpression(tsquery, BooleanField()))
-        condition |= Q(search_match=True)
-    window = qs.filter(condition).order_by("-id").values("id")[:SEARCH_WINDOW]
-    return (Ticket.objects.filter(pk__in=window).select_related("department", "assignee", "contact")
+    # The reference is its own branch of a UNION: OR-ed with the match, the planner could use
+    # neither index and would test every ticket.
+    candidates = qs.filter(reference=text.upper()).values("id")
+    if tsquery and not qs.query.where:
+        # Everything in scope, no filters (agents): the window is read from the search table alone.
+        newest = RawSQL(  # noqa: S611  (constant text; the words and the limit are parameters)
+            "SELECT ticket_id FROM tickets_ticket_search WHERE search_vector @@ to_tsquery(%s::regconfig, %s)"
+            " ORDER BY ticket_id DESC LIMIT %s", (SEARCH_CONFIG, tsquery, SEARCH_WINDOW))
+        candidates = candidates.union(Ticket.objects.filter(pk__in=newest).values("id"))
+    elif tsquery:
+        window = (qs.annotate(search_match=_SearchExpression(tsquery, BooleanField())).filter(search_match=True)
+                  .order_by("-id").values("id")[:SEARCH_WINDOW])
+        candidates = candidates.union(window)
+    found = Ticket.objects.filter(pk__in=candidates)
+    return (found.select_related("department", "assignee", "contact")
             .annotate(search_rank=_SearchRank(tsquery, IntegerField())).order_by("-search_rank", "-id"))
 
 

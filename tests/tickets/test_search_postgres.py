@@ -126,3 +126,15 @@ def test_a_word_on_many_tickets_is_ranked_within_the_newest_window(agent_api, se
     monkeypatch.setattr(selectors, "SEARCH_WINDOW", 5)
     made = [_ticket(subject="Parkering").reference for _ in range(8)]
     assert _refs(agent_api, q="parkering") == made[::-1][:5]
+
+
+def test_the_search_table_follows_tickets_created_and_deleted():
+    def rows() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM tickets_ticket_search")
+            return cursor.fetchone()[0]
+
+    ticket = _ticket(subject="Snöröjning", body="Gatan är inte plogad")
+    assert rows() == 1
+    ticket.delete()  # its messages first (the row is refreshed), then the ticket (the row goes)
+    assert rows() == 0
