@@ -9,6 +9,9 @@ narrow and only writes to a subject or a message touch the vector.
 No foreign key on purpose: Django's flush truncates ``tickets_ticket`` without CASCADE, which a
 referencing table would refuse. Triggers keep the two in step instead (insert, subject change,
 delete and truncate of tickets; insert, update and delete of messages). On SQLite: a no-op.
+
+Dropping the column does not give the space back: on a database that already holds many tickets,
+rewrite the table afterwards (``VACUUM FULL tickets_ticket`` in a quiet hour, or pg_repack).
 """
 
 import importlib
