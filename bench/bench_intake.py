@@ -622,7 +622,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 run of 3 s, 16 clients")
     parser.add_argument("--runs", type=int, default=None, help="runs per phase; the table shows medians (default 3)")
-    parser.add_argument("--duration", type=float, default=None, help="seconds per phase (default 6)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per phase (default 5)")
     parser.add_argument("--clients", default=None, help="comma-separated concurrent clients (default 16,64)")
     parser.add_argument("--skip-peer", action="store_true", help="do not install or run django-helpdesk")
     parser.add_argument("--only", default="", help="comma-separated workloads (web,email,cti,helpdesk,ceiling)")
@@ -640,7 +640,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.clients = args.clients or "16"
         args.warmup = 1.0 if args.warmup is None else args.warmup
     args.runs = args.runs or 3
-    args.duration = args.duration or 6.0
+    args.duration = args.duration or 5.0
     args.clients = args.clients or "16,64"
     args.warmup = 2.0 if args.warmup is None else args.warmup
     return args
