@@ -106,8 +106,8 @@ class DisposalLog(AppendOnly):
         HELD = "held", _("Stoppat av bevarandebeslut")
         FAILED = "failed", _("Misslyckades")
 
-    ticket_id = models.BigIntegerField()
-    ticket_reference = models.CharField(max_length=32)
+    ticket_id = models.BigIntegerField(null=True, blank=True)  # null: a record that is no ticket (quarantined mail)
+    ticket_reference = models.CharField(max_length=32, blank=True)
     record_type = models.CharField(max_length=20)
     decision_reference = models.CharField(max_length=200, blank=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)

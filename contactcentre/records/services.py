@@ -82,6 +82,7 @@ class DisposalReport:
     held: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     archive_dir: str = ""
+    quarantine_disposed: int = 0
 
 
 def records_dispose(*, now: datetime | None = None, limit: int = 500) -> DisposalReport:
@@ -125,8 +126,40 @@ def records_dispose(*, now: datetime | None = None, limit: int = 500) -> Disposa
                                    decision_reference=rc.decision_reference, outcome=DisposalLog.Outcome.DISPOSED,
                                    messages=counts[0], attachments=counts[1], archived_to=archived)
         report.disposed.append(ticket.reference)
-    report.archive_dir = str(archive_root) if report.disposed else ""
+    quarantine = classes.get(QUARANTINE_RECORD_TYPE)
+    if quarantine is not None:
+        report.quarantine_disposed = _dispose_quarantined_mail(quarantine, now=now, archive_root=archive_root, limit=limit)
+    report.archive_dir = str(archive_root) if report.disposed or report.quarantine_disposed else ""
     return report
+
+
+# Quarantined mail (contactcentre.intake.mail.QuarantinedMail) holds the raw bytes of mail that
+# never became a ticket: personal data like any other, so it has a retention class of its own,
+# counted from when it arrived.
+QUARANTINE_RECORD_TYPE = "quarantine"
+
+
+def _dispose_quarantined_mail(rc: RetentionClass, *, now: datetime, archive_root: Path, limit: int) -> int:
+    from contactcentre.intake.mail.models import QuarantinedMail
+
+    expired = list(
+        QuarantinedMail.objects.filter(received_at__lte=now - timedelta(days=rc.period_days)).order_by("id")[:limit]
+    )
+    for item in expired:
+        archived = ""
+        if rc.archive_before_disposal:
+            folder = archive_root / "quarantine"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{item.pk}-{item.sha256[:16]}.eml"
+            path.write_bytes(bytes(item.raw))
+            archived = str(path)
+        with transaction.atomic():
+            DisposalLog.objects.create(record_type=rc.record_type, decision_reference=rc.decision_reference,
+                                       outcome=DisposalLog.Outcome.DISPOSED, archived_to=archived,
+                                       detail=f"quarantined mail {item.pk} ({item.get_reason_display()}, {item.size} B, "
+                                              f"received {item.received_at:%Y-%m-%d})")
+            item.delete()
+    return len(expired)
 
 
 def ticket_record(ticket: Ticket) -> dict[str, Any]:

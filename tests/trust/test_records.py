@@ -272,3 +272,23 @@ def test_erasure_pseudonymises_what_no_rule_keeps_and_says_why_the_rest_stays(
     assert reasons[held.reference] == "legal hold"
     assert ongoing.reference in reasons
     assert expired.reference in request.pseudonymised
+
+
+def test_quarantined_mail_is_disposed_under_its_own_retention_class(archive_dir, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from contactcentre.intake.mail.models import QuarantinedMail
+
+    RetentionClass.objects.create(record_type="quarantine", decision_reference="KS 2024/117 § 3, punkt 9",
+                                  period_days=90, archive_before_disposal=True)
+    raw = b"From: eva@example.org\r\nSubject: trasig\r\n\r\nMitt personnummer"
+    old = QuarantinedMail.objects.create(reason="parse_error", size=len(raw), sha256="ab" * 32, raw=raw,
+                                         received_at=timezone.now() - timedelta(days=91))
+    recent = QuarantinedMail.objects.create(reason="too_deep", size=len(raw), sha256="cd" * 32, raw=raw,
+                                            received_at=timezone.now() - timedelta(days=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        report = records_dispose()
+    assert report.quarantine_disposed == 1
+    assert not QuarantinedMail.objects.filter(pk=old.pk).exists()
+    assert QuarantinedMail.objects.filter(pk=recent.pk).exists()
+    log = DisposalLog.objects.get(record_type="quarantine")
+    assert log.ticket_id is None and log.outcome == "disposed" and f"quarantined mail {old.pk}" in log.detail
+    assert Path(log.archived_to).read_bytes() == raw  # archived byte for byte first
