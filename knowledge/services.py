@@ -4,6 +4,7 @@ leaves a version row and the routing index is told to rebuild after commit."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -91,14 +92,26 @@ def article_save(
 
 def article_usage_record(*, slug: str, event: str, count: int = 1) -> None:
     """Count an event (shown, suggested, used_in_reply, auto_answered, helpful_yes/no)."""
+    article_usage_record_many(slugs=[slug], event=event, count=count)
+
+
+def article_usage_record_many(*, slugs: Iterable[str], event: str, count: int = 1) -> None:
+    """Count one event for several articles in one statement (the hot path: every intake records
+    its suggestions). F() so that concurrent counts are never lost to a read-modify-write race;
+    the counter rows are created on first use."""
     if event not in ArticleUsage.Event.values:
         raise ValueError(f"unknown article usage event {event!r}")
-    article_id = Article.objects.filter(slug=slug).values_list("pk", flat=True).first()
-    if article_id is None:
+    wanted = sorted(set(slugs))
+    if not wanted:
         return
-    usage, _created = ArticleUsage.objects.get_or_create(article_id=article_id)
-    # F() so that concurrent agents' counts are never lost to a read-modify-write race.
-    ArticleUsage.objects.filter(pk=usage.pk).update(**{event: F(event) + count, "updated_at": timezone.now()})
+    changes = {event: F(event) + count, "updated_at": timezone.now()}
+    updated = ArticleUsage.objects.filter(article__slug__in=wanted).update(**changes)
+    if updated < len(wanted):
+        ids = set(Article.objects.filter(slug__in=wanted).values_list("pk", flat=True))
+        missing = ids - set(ArticleUsage.objects.filter(article_id__in=ids).values_list("article_id", flat=True))
+        if missing:
+            ArticleUsage.objects.bulk_create([ArticleUsage(article_id=pk) for pk in missing], ignore_conflicts=True)
+            ArticleUsage.objects.filter(article_id__in=missing).update(**changes)
 
 
 @dataclass(frozen=True, slots=True)

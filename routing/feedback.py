@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from knowledge.services import article_usage_record
+from knowledge.services import article_usage_record, article_usage_record_many
 
 from .services import routing_record_correction
 
@@ -23,5 +23,4 @@ def ticket_feedback(kind: str, *, ticket_id: int, **data: Any) -> None:
     elif kind == "auto_answered":
         article_usage_record(slug=str(data["article"]), event="auto_answered")
     elif kind == "suggested":
-        for slug in data.get("articles", ()):
-            article_usage_record(slug=str(slug), event="suggested")
+        article_usage_record_many(slugs=[str(slug) for slug in data.get("articles", ())], event="suggested")

@@ -106,7 +106,12 @@ def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[st
     """Set the ticket's due fields from its policy (caller saves the returned fields)."""
     now = now or timezone.now()
     policy = policy_for(ticket)
-    state, _ = TicketCommitment.objects.get_or_create(ticket=ticket)
+    # Callers hold the ticket (created in this transaction, or locked), so nobody else creates
+    # its commitment row meanwhile: a new row is built in memory and inserted once, complete.
+    state = TicketCommitment.objects.filter(ticket=ticket).first()
+    is_new = state is None
+    if state is None:
+        state = TicketCommitment(ticket=ticket)
     pauses = waiting_periods(ticket, now=now) if ticket.status != Status.NEW else []
     changed: list[str] = []
 
@@ -144,7 +149,9 @@ def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[st
     if state.policy_id != (policy.pk if policy else None):
         state.policy = policy
         state_fields.append("policy")
-    if state_fields:
+    if is_new:
+        state.save(force_insert=True)
+    elif state_fields:
         state.save(update_fields=state_fields)
     return changed
 

@@ -176,6 +176,15 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # registration_seq is only ever advanced in the database (Message.save); a full save of a
+        # stale instance (the admin, a script) must not turn it back and reissue a reference.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "registration_seq"
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
@@ -236,7 +245,7 @@ class Message(models.Model):
         if self._state.adding and not self.registration:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {Ticket._meta.db_table} SET registration_seq = registration_seq + 1 "
+                    f"UPDATE {Ticket._meta.db_table} SET registration_seq = registration_seq + 1 "  # noqa: S608 - table name from the model
                     "WHERE id = %s RETURNING registration_seq, reference",
                     [self.ticket_id],
                 )

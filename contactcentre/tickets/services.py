@@ -11,8 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contactcentre.experience.services import survey_schedule_on_commit
@@ -42,12 +41,16 @@ def reference_next(*, now: datetime | None = None) -> str:
     """
     prefix = settings.TICKET_REFERENCE_PREFIX
     year = timezone.localtime(now or timezone.now()).year
-    updated = ReferenceSequence.objects.filter(prefix=prefix, year=year).update(last_value=F("last_value") + 1)
-    if not updated:
-        ReferenceSequence.objects.get_or_create(prefix=prefix, year=year)
-        ReferenceSequence.objects.filter(prefix=prefix, year=year).update(last_value=F("last_value") + 1)
-    value = ReferenceSequence.objects.filter(prefix=prefix, year=year).values_list("last_value", flat=True).get()
-    return f"{prefix}-{year}-{value:06d}"
+    table = ReferenceSequence._meta.db_table
+    sql = f"UPDATE {table} SET last_value = last_value + 1 WHERE prefix = %s AND year = %s RETURNING last_value"  # noqa: S608 - table name from the model
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix, year])
+        row = cursor.fetchone()
+        if row is None:  # the first reference of the year
+            ReferenceSequence.objects.get_or_create(prefix=prefix, year=year)
+            cursor.execute(sql, [prefix, year])
+            row = cursor.fetchone()
+    return f"{prefix}-{year}-{row[0]:06d}"
 
 
 # --- helpers --------------------------------------------------------------------------------
