@@ -331,3 +331,16 @@ def test_forwarded_mail_and_pdf_survive_together(smtp_intake, mail_sink):
     send(smtp_intake, outer.as_bytes())
     names = sorted(Attachment.objects.values_list("filename", flat=True))
     assert names == ["beslut.pdf", "vidarebefordrat.eml"]
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "cp1252"])
+def test_raw_8bit_display_names_are_read_as_the_sender_meant(smtp_intake, charset):
+    """Many clients put raw UTF-8 (RFC 6532), some old ones Windows-1252, in From: the mail is
+    stored with the name readable, never refused or answered 451 over and over."""
+    raw = ("From: Invånare Åsa Öberg <asa@example.org>\r\nTo: kontakt@solna.example.org\r\n"
+           "Subject: Bygglov\r\nMessage-ID: <raw8-" + charset + "@example.org>\r\n"
+           "Content-Type: text/plain; charset=" + charset + "\r\n\r\nHej, en fråga om bygglov.\r\n").encode(charset)
+    send(smtp_intake, raw, sender="asa@example.org")
+    ticket = only_ticket()
+    assert ticket.contact.name == "Invånare Åsa Öberg"
+    assert ticket.messages.get().sender.startswith("Invånare Åsa Öberg")

@@ -81,7 +81,28 @@ def clean_header_text(value: str) -> str:
 
 def storable_text(value: str) -> str:
     """Text every database stores: undecodable bytes become U+FFFD, NUL is dropped."""
-    return _UNSTORABLE.sub("\ufffd", value).replace("\x00", "")
+    return _UNSTORABLE.sub("\ufffd", _raw_bytes_decoded(value)).replace("\x00", "")
+
+
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
+
+
+def _raw_bytes_decoded(value: str) -> str:
+    """Headers with raw 8-bit bytes (UTF-8 per RFC 6532, or a Windows charset from an old
+    client, e.g. ``From: Invånare <a@example.org>``) reach us from the parser as surrogate
+    escapes; turn them back into the text the sender meant."""
+    if not _ESCAPED_BYTES.search(value):
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value
+    for charset in ("utf-8", "cp1252"):
+        try:
+            return raw.decode(charset)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", errors="replace")
 
 
 # --- structural limits, checked on the raw bytes before any parsing ---------------------------
