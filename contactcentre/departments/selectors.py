@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from contactcentre.commitments.calendar import BusinessCalendar
@@ -129,18 +129,43 @@ def _commitment_state(ticket: dict[str, Any], now: datetime, calendar: BusinessC
     return state
 
 
-def supervisor_counts(*, now: datetime | None = None, online: set[int] | None = None) -> dict[str, Any]:
-    now = now or timezone.now()
+def _commitment_counts(now: datetime) -> tuple[int, int]:
+    """Active tickets near (80 % of business time used) and past their commitments.
+
+    Counted in SQL: the due times are on the ticket, and the 80 % points, computed in business
+    time when the commitment was applied, on its TicketCommitment row. At a million tickets a
+    Python pass over every active ticket took seconds on a page that polls. Tickets without a
+    commitment row (imported, or older than the commitments) are judged in Python, as before.
+    """
+    active = Ticket.objects.filter(status__in=Ticket.ACTIVE_STATUSES)
+    past = (
+        Q(first_response_at__isnull=True, first_response_due_at__lte=now)
+        | Q(resolution_due_at__lte=now)
+        | Q(status=Ticket.Status.ESCALATED, department_due_at__lte=now)
+    )
+    warned = (
+        Q(first_response_at__isnull=True, commitment__first_response_warn_at__lte=now)
+        | Q(resolution_due_at__isnull=False, commitment__resolution_warn_at__lte=now)
+        | Q(status=Ticket.Status.ESCALATED, department_due_at__isnull=False, commitment__department_warn_at__lte=now)
+    )
+    with_row = active.filter(commitment__isnull=False)
+    counts = with_row.aggregate(breach=Count("pk", filter=past), near=Count("pk", filter=warned & ~past))
+    near, breach = counts["near"], counts["breach"]
     calendar = BusinessCalendar()
-    active = Ticket.objects.filter(status__in=Ticket.ACTIVE_STATUSES).exclude(
+    rest = active.filter(commitment__isnull=True).exclude(
         first_response_due_at__isnull=True, resolution_due_at__isnull=True, department_due_at__isnull=True
     ).values("status", "created_at", "escalated_at", "first_response_at", "first_response_due_at",
              "resolution_due_at", "department_due_at")
-    near = breach = 0
-    for row in active.iterator(chunk_size=500):
+    for row in rest.iterator(chunk_size=500):
         state = _commitment_state(row, now, calendar)
         near += state == "near"
         breach += state == "breach"
+    return near, breach
+
+
+def supervisor_counts(*, now: datetime | None = None, online: set[int] | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    near, breach = _commitment_counts(now)
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     volumes = dict.fromkeys((c for c in Channel.values if c != Channel.INTERNAL), 0)
     for row in Ticket.objects.filter(created_at__gte=midnight).values("channel").annotate(n=Count("id")):

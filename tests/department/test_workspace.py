@@ -13,7 +13,7 @@ from contactcentre.departments.selectors import supervisor_counts
 from contactcentre.intake.chat.models import ChatSession
 from contactcentre.intake.phone.models import CallSession
 from contactcentre.tickets.models import LiveEvent, Message, Ticket
-from tests.factories import TicketFactory, UserFactory
+from tests.factories import DepartmentFactory, TicketFactory, UserFactory
 
 from .conftest import make_escalated
 
@@ -160,3 +160,23 @@ def test_the_public_directory(departments):
     page = Client().get("/kontakt/").content.decode()
     assert "bygglov@solna.example.org" in page and 'href="tel:084650041' in page
     assert "09:00–12:00, 13:00–15:00" in page and "Stängt" in page
+
+
+def test_supervisor_counts_read_the_stored_warning_points():
+    """Tickets with a commitment row are counted in SQL from its 80 % points (computed in
+    business time when the commitment was applied) and the ticket's due times."""
+    from contactcentre.commitments.models import TicketCommitment
+
+    now = timezone.now()
+    near = TicketFactory(status="open", resolution_due_at=now + timedelta(hours=3))
+    TicketCommitment.objects.create(ticket=near, resolution_warn_at=now - timedelta(minutes=5))
+    calm = TicketFactory(status="open", resolution_due_at=now + timedelta(days=3))
+    TicketCommitment.objects.create(ticket=calm, resolution_warn_at=now + timedelta(days=2))
+    late = TicketFactory(status="escalated", department=DepartmentFactory(code="miljo"),
+                         escalated_at=now - timedelta(days=20), department_due_at=now - timedelta(hours=1))
+    TicketCommitment.objects.create(ticket=late, department_warn_at=now - timedelta(days=2))
+    answered = TicketFactory(status="open", first_response_at=now - timedelta(hours=2),
+                             first_response_due_at=now - timedelta(hours=1))  # answered in time: not late
+    TicketCommitment.objects.create(ticket=answered, first_response_warn_at=now - timedelta(hours=3))
+    counts = supervisor_counts(now=now)
+    assert (counts["tickets_near_due"], counts["tickets_past_due"]) == (1, 1)
