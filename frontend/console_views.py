@@ -29,6 +29,9 @@ from contactcentre.tickets.errors import NotFound
 from contactcentre.tickets.models import Channel, Message, Ticket
 from knowledge.models import Article
 
+# Rows rendered in the queue: a page an agent scans, not the archive (filters, search and the
+# tabs find the rest); "show more" renders up to QUEUE_LIMIT.
+QUEUE_PAGE = 50
 QUEUE_LIMIT = 200
 # Time left to a commitment below which the row turns amber.
 SLA_WARN = timedelta(hours=2)
@@ -130,12 +133,13 @@ def _queue_state(request: HttpRequest) -> dict[str, Any]:
         filters["channel"] = channel
     if q:
         filters["q"] = q
-    return {"view": view, "department": department, "channel": channel, "q": q, "filters": filters}
+    limit = QUEUE_LIMIT if request.GET.get("all") == "1" else QUEUE_PAGE
+    return {"view": view, "department": department, "channel": channel, "q": q, "filters": filters, "limit": limit}
 
 
-def _queue_rows(request: HttpRequest, filters: dict[str, Any]) -> list[Ticket]:
+def _queue_rows(request: HttpRequest, filters: dict[str, Any], limit: int = QUEUE_PAGE) -> list[Ticket]:
     now = timezone.now()
-    rows = list(selectors.ticket_list(user=request.user, filters=filters)[:QUEUE_LIMIT])
+    rows = list(selectors.ticket_list(user=request.user, filters=filters)[:limit])
     for ticket in rows:
         ticket.sla = ticket_sla(ticket, now)  # type: ignore[attr-defined]
     return rows
@@ -156,6 +160,13 @@ def _queue_counts(request: HttpRequest) -> dict[str, int]:
     return counts
 
 
+def _more_url(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("partial", None)
+    params["all"] = "1"
+    return f"?{params.urlencode()}"
+
+
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
     _require_agent(request)
@@ -169,7 +180,8 @@ def console(request: HttpRequest) -> HttpResponse:
         "nav": "console",
         "js_strings": JS_STRINGS,
         "last_event_id": last_event_id,
-        "tickets": _queue_rows(request, state["filters"]),
+        "tickets": _queue_rows(request, state["filters"], state["limit"]),
+        "more_url": _more_url(request) if state["limit"] < QUEUE_LIMIT else "",
         "tabs": tabs,
         "now": timezone.now(),
     }

@@ -119,3 +119,17 @@ def test_an_escalated_ticket_shows_the_departments_clock(client_as, agent, depar
     # Not the contact centre's passed resolution time: the department's nine days.
     assert "sla-ok" in row and "sla-breach" not in row
     assert "Avdelningen klar senast" in row
+
+
+def test_the_queue_shows_a_page_and_more_on_request(client_as, agent):
+    from frontend.console_views import QUEUE_PAGE
+
+    for n in range(QUEUE_PAGE + 5):
+        TicketFactory(subject=f"Fråga {n}")
+    client = client_as(agent)
+    html = client.get("/console/").content.decode()
+    assert html.count('class="c-subject"') == QUEUE_PAGE
+    assert "all=1" in html and "Visa fler" in html
+    html = client.get("/console/?all=1").content.decode()
+    assert html.count('class="c-subject"') == QUEUE_PAGE + 5
+    assert "Visa fler" not in html
