@@ -43,6 +43,21 @@ prod-status:
 lint: install
 	$(VENV)/bin/ruff check .
 
+## bench: every benchmark in sequence, each printing its figures (needs PostgreSQL and Redis on
+## localhost, or BENCH_DATABASE_HOST etc. as each script documents). BENCH_QUICK=1 for a smoke run.
+BENCH_FLAG := $(if $(BENCH_QUICK),--quick,)
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@touch $@
+
+bench: $(VENV)/.bench-installed
+	@mkdir -p var/bench
+	set -o pipefail; $(PY) bench/bench_routing.py | tee var/bench/routing.txt
+	set -o pipefail; $(PY) bench/bench_intake.py $(BENCH_FLAG) | tee var/bench/intake.txt
+	set -o pipefail; $(PY) bench/bench_fanout.py $(BENCH_FLAG) | tee var/bench/fanout.txt
+	set -o pipefail; $(PY) bench/bench_memory.py $(BENCH_FLAG) | tee var/bench/memory.txt
+	set -o pipefail; $(PY) bench/bench_growth.py $(BENCH_FLAG) | tee var/bench/growth.txt
+
 ## audit: known vulnerabilities in the installed packages (needs a network that reaches pypi.org)
 audit: install
 	$(VENV)/bin/pip-audit --strict --progress-spinner off
