@@ -72,7 +72,7 @@ class RawTextMailParser(RawMailParser):
 EmailIntakeOutput = inline_serializer(
     "EmailIntakeResult",
     {
-        "kind": serializers.CharField(help_text="stored, duplicate, bounce, bounce_unmatched or ignored"),
+        "kind": serializers.CharField(help_text="stored, duplicate, bounce, bounce_unmatched, ignored or quarantined (kept byte for byte for an operator)"),
         "reference": serializers.CharField(allow_blank=True),
         "created": serializers.BooleanField(),
         "held": serializers.BooleanField(),
