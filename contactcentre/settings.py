@@ -318,7 +318,12 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # One line per finished job is noise (the work-distribution tick alone runs every few
+        # seconds); failures still log at ERROR.
+        "celery.app.trace": {"level": env.str("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
+    },
 }
 # /metrics answers loopback and private addresses, or any caller with this bearer token.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
