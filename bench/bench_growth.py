@@ -344,16 +344,21 @@ def generate(name: str, n: int) -> None:
         print(f"  surveys, live events: {time.perf_counter() - step:.1f} s", flush=True)
 
         step = time.perf_counter()
-        # The same vector the triggers keep (migrations tickets/0003-0004), computed once per ticket.
-        _parallel(name, """INSERT INTO tickets_ticket_search (ticket_id, search_vector)
+        # The same vector the triggers keep (migrations tickets/0003-0004), computed once per ticket,
+        # and the caseworkers' scope beside it (0005) where the schema has it.
+        scope_cols = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'tickets_ticket_search'")}
+        scope_col = ", escalated_department_id" if "escalated_department_id" in scope_cols else ""
+        scope_val = ", CASE WHEN t.escalated_at IS NOT NULL THEN t.department_id END" if scope_col else ""
+        _parallel(name, f"""INSERT INTO tickets_ticket_search (ticket_id, search_vector{scope_col})
                    SELECT t.id, setweight(to_tsvector('swedish', coalesce(t.subject, '')), 'A')
-                                || setweight(to_tsvector('swedish', coalesce(m.body, '')), 'B')
+                                || setweight(to_tsvector('swedish', coalesce(m.body, '')), 'B'){scope_val}
                    FROM tickets_ticket t
                    JOIN (SELECT ticket_id, left(string_agg(left(body_text, 20000), ' ' ORDER BY id), 200000) AS body
                          FROM tickets_message WHERE ticket_id BETWEEN %(lo)s AND %(hi)s GROUP BY ticket_id) m
                      ON m.ticket_id = t.id""", [{"lo": lo, "hi": hi} for lo, hi in _ranges(n, max(2, n // 50_000))])
-        conn.execute("""INSERT INTO tickets_ticket_search (ticket_id, search_vector)
-                        SELECT id, setweight(to_tsvector('swedish', coalesce(subject, '')), 'A') FROM tickets_ticket t
+        conn.execute(f"""INSERT INTO tickets_ticket_search (ticket_id, search_vector{scope_col})
+                        SELECT id, setweight(to_tsvector('swedish', coalesce(subject, '')), 'A'){scope_val} FROM tickets_ticket t
                         WHERE NOT EXISTS (SELECT 1 FROM tickets_ticket_search s WHERE s.ticket_id = t.id)""")
         print(f"  search vectors: {time.perf_counter() - step:.1f} s", flush=True)
 

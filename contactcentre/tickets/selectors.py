@@ -39,7 +39,8 @@ def ticket_scope(user: Any) -> QuerySet[Ticket]:
 
 def ticket_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet[Ticket]:
     filters = filters or {}
-    qs = ticket_scope(user).select_related("department", "assignee", "contact")
+    scope = ticket_scope(user)
+    qs = scope.select_related("department", "assignee", "contact")
     if status := filters.get("status"):
         qs = qs.filter(status__in=status) if isinstance(status, list | tuple) else qs.filter(status=status)
     if department := filters.get("department"):
@@ -60,7 +61,9 @@ def ticket_list(*, user: Any, filters: dict[str, Any] | None = None) -> QuerySet
         qs = qs.filter(contact_id=contact)
     if text := (filters.get("q") or "").strip():
         if connection.vendor == "postgresql":
-            return _ticket_search_postgres(qs, text)
+            # Only the scope, no other filter: the search table alone can find the window.
+            whole_scope = qs.query.where == scope.query.where
+            return _ticket_search_postgres(qs, text, scope=_search_scope(user) if whole_scope else None)
         in_messages = Message.objects.filter(ticket_id=OuterRef("pk"), body_text__icontains=text)
         qs = qs.filter(
             Q(reference__iexact=text) | Q(subject__icontains=text) | Q(contact__name__icontains=text) | Exists(in_messages)
@@ -120,7 +123,17 @@ class _SearchRank(_SearchExpression):
                 " FROM tickets_ticket_search s WHERE s.ticket_id = {ticket}.id)")
 
 
-def _ticket_search_postgres(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+def _search_scope(user: Any) -> str | int | None:
+    """What ``ticket_scope`` allows, in the terms of ``tickets_ticket_search``: ``"all"``, a
+    department id (``escalated_department_id``, kept by triggers: migration 0005), or None."""
+    if not getattr(user, "is_staff_member", False):
+        return None
+    if user.sees_all_departments:
+        return "all"
+    return user.department_id or None
+
+
+def _ticket_search_postgres(qs: QuerySet[Ticket], text: str, *, scope: str | int | None) -> QuerySet[Ticket]:
     """The newest ``SEARCH_WINDOW`` matches, ranked most relevant first (subject hits outrank body
     hits), then newest; a ticket reference typed exactly is always found.
 
@@ -133,18 +146,26 @@ def _ticket_search_postgres(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]
     # The reference is its own branch of a UNION: OR-ed with the match, the planner could use
     # neither index and would test every ticket.
     candidates = qs.filter(reference=text.upper()).values("id")
-    if tsquery and not qs.query.where:
+    if tsquery and scope == "all":
         # Everything in scope, no filters (agents): the window is read from the search table alone.
         newest = RawSQL(  # noqa: S611  (constant text; the words and the limit are parameters)
             "SELECT ticket_id FROM tickets_ticket_search WHERE search_vector @@ to_tsquery(%s::regconfig, %s)"
             " ORDER BY ticket_id DESC LIMIT %s", (SEARCH_CONFIG, tsquery, SEARCH_WINDOW))
         candidates = candidates.union(Ticket.objects.filter(pk__in=newest).values("id"))
+    elif tsquery and scope is not None:
+        # A caseworker's whole scope: one scan of the (department, vector) GIN index.
+        newest = RawSQL(  # noqa: S611  (constant text; the department, words and limit are parameters)
+            "SELECT ticket_id FROM tickets_ticket_search WHERE escalated_department_id = %s"
+            " AND search_vector @@ to_tsquery(%s::regconfig, %s) ORDER BY ticket_id DESC LIMIT %s",
+            (scope, SEARCH_CONFIG, tsquery, SEARCH_WINDOW))
+        candidates = candidates.union(Ticket.objects.filter(pk__in=newest).values("id"))
     elif tsquery:
         window = (qs.annotate(search_match=_SearchExpression(tsquery, BooleanField())).filter(search_match=True)
                   .order_by("-id").values("id")[:SEARCH_WINDOW])
         candidates = candidates.union(window)
-    found = Ticket.objects.filter(pk__in=candidates)
-    return (found.select_related("department", "assignee", "contact")
+    # The scope again on the (at most SEARCH_WINDOW + 1) candidates: cheap, and what a user may
+    # see never rests on the search table alone.
+    return (qs.filter(pk__in=candidates)
             .annotate(search_rank=_SearchRank(tsquery, IntegerField())).order_by("-search_rank", "-id"))
 
 

@@ -13,6 +13,7 @@ from django.db import connection
 from contactcentre.records.services import contact_erase
 from contactcentre.tickets import selectors, services
 from contactcentre.tickets.models import Message, Ticket
+from tests.conftest import client_for
 from tests.factories import ContactFactory, TicketFactory
 
 pytestmark = [
@@ -138,3 +139,30 @@ def test_the_search_table_follows_tickets_created_and_deleted():
     assert rows() == 1
     ticket.delete()  # its messages first (the row is refreshed), then the ticket (the row goes)
     assert rows() == 0
+
+
+def test_a_caseworkers_search_follows_escalation_and_department_changes(agent, caseworker, departments):
+    """The caseworker's search reads the department kept on the search row (migration 0005): it
+    must follow every escalation, re-escalation and direct write to the ticket, and agree with
+    the naive scope (the ticket list without words, filtered in Python)."""
+    cw = client_for(caseworker)
+    ticket = _ticket(subject="Altan mot gatan", body="Behöver jag bygglov?")
+    other = _ticket(subject="Altan", status="escalated", department=departments["bygglov"])
+    assert _refs(cw, q="altan") == []  # escalated_at not set on `other`: the centre's, not theirs
+
+    services.ticket_escalate(ticket_id=ticket.pk, actor=agent, department_code="bygglov")
+    assert _refs(cw, q="altan") == [ticket.reference]
+    assert _refs(cw, q="bygglov altan") == [ticket.reference]
+
+    services.ticket_escalate(ticket_id=ticket.pk, actor=agent, department_code="miljotillsyn")
+    assert _refs(cw, q="altan") == []
+
+    Ticket.objects.filter(pk=other.pk).update(escalated_at=other.created_at)  # a direct write too
+    Ticket.objects.filter(pk=ticket.pk).update(department=departments["bygglov"], subject="Staket och altan")
+    assert set(_refs(cw, q="altan")) == {ticket.reference, other.reference}
+
+    Ticket.objects.filter(pk=other.pk).update(escalated_at=None)
+    naive = {t.reference for t in selectors.ticket_scope(caseworker) if "altan" in t.subject.lower()}
+    assert set(_refs(cw, q="altan")) == naive == {ticket.reference}
+    # A filter beyond the scope takes the general path: the same answer.
+    assert _refs(cw, q="altan", status="escalated") == [ticket.reference]
