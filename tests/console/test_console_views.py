@@ -133,3 +133,40 @@ def test_the_queue_shows_a_page_and_more_on_request(client_as, agent):
     html = client.get("/console/?all=1").content.decode()
     assert html.count('class="c-subject"') == QUEUE_PAGE + 5
     assert "Visa fler" not in html
+
+
+def test_queue_times_are_the_compact_text_the_page_clock_keeps(client_as, agent):
+    """The server writes ages and time left as console.js's duration() does (so the first paint
+    does not change when the script takes over); a commitment still running shows time left,
+    one past due the time since, with a minus sign."""
+    now = timezone.now()
+    TicketFactory(subject="Snart", created_at=now - timedelta(hours=5, minutes=2),
+                  first_response_due_at=now + timedelta(hours=1, minutes=30, seconds=20))
+    TicketFactory(subject="Sent", created_at=now - timedelta(days=3, hours=1),
+                  first_response_due_at=now - timedelta(minutes=20, seconds=10))
+    TicketFactory(subject="Nyss", created_at=now - timedelta(minutes=7, seconds=10),
+                  resolution_due_at=now + timedelta(days=4, hours=3), first_response_at=now)
+    html = client_as(agent).get("/console/").content.decode()
+
+    def row(subject: str) -> str:
+        return html.split(f">{subject}<", 1)[1].split("</tr>", 1)[0]
+
+    assert "data-age>5 h 2 min</time>" in row("Snart")
+    assert 'class="sla sla-warn"' in row("Snart") and ">1 h 30 min</span>" in row("Snart")
+    assert "Första svar senast" in row("Snart")
+    assert "data-age>3 d</time>" in row("Sent")
+    assert 'class="sla sla-breach"' in row("Sent") and ">\u221220 min</span>" in row("Sent")
+    assert "data-age>7 min</time>" in row("Nyss")
+    assert 'class="sla sla-ok"' in row("Nyss") and ">4 d</span>" in row("Nyss") and "Löst senast" in row("Nyss")
+
+
+def test_compact_duration_matches_the_page_clock():
+    from frontend.console_views import compact_duration
+
+    # console.js: Math.round to minutes; "N min" below an hour; "H h M min" (or "H h ") below 48 h.
+    assert compact_duration(timedelta(seconds=29)) == "0 min"
+    assert compact_duration(timedelta(seconds=30)) == "1 min"
+    assert compact_duration(timedelta(minutes=-59, seconds=-29)) == "59 min"
+    assert compact_duration(timedelta(hours=2)) == "2 h "
+    assert compact_duration(timedelta(hours=47, minutes=59)) == "47 h 59 min"
+    assert compact_duration(timedelta(hours=48)) == "2 d"
