@@ -25,10 +25,29 @@ demo: migrate
 run: demo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite; uses DATABASE_URL/REDIS_URL when set (and fails if they are unreachable)
+## test: the whole suite; uses DATABASE_URL/REDIS_URL when set (and fails if they are unreachable).
+## Without DATABASE_URL: the suite on SQLite with the postgres_only tests deselected, then those
+## on a private PostgreSQL (scripts/private-postgres.sh); fails if either run fails.
+## PYTEST_ARGS narrows both runs (a run that then selects nothing is not a failure); an
+## interrupted first run (pytest's exit 2, Ctrl-C) ends the target there.
+PYTEST_ARGS ?=
 test: install
 	@bash scripts/ensure-test-deps.sh
-	$(PY) -m pytest
+	@if [ -n "$$DATABASE_URL" ]; then \
+		echo "$(PY) -m pytest $(PYTEST_ARGS)"; \
+		exec $(PY) -m pytest $(PYTEST_ARGS); \
+	fi; \
+	ok() { [ $$1 -eq 0 ] || { [ $$1 -eq 5 ] && [ -n "$(strip $(PYTEST_ARGS))" ]; }; }; \
+	echo "== SQLite; the postgres_only tests are deselected here and run next on a private PostgreSQL"; \
+	echo "$(PY) -m pytest -m 'not postgres_only' $(PYTEST_ARGS)"; \
+	sqlite=0; $(PY) -m pytest -m 'not postgres_only' $(PYTEST_ARGS) || sqlite=$$?; \
+	[ $$sqlite -ne 2 ] || exit 2; \
+	echo "== PostgreSQL (private cluster): the postgres_only tests"; \
+	echo "bash scripts/private-postgres.sh run $(PY) -m pytest -m postgres_only $(PYTEST_ARGS)"; \
+	pg=0; bash scripts/private-postgres.sh run $(PY) -m pytest -m postgres_only $(PYTEST_ARGS) || pg=$$?; \
+	ok $$sqlite || echo "make test: the SQLite run failed (pytest exit $$sqlite)"; \
+	ok $$pg || echo "make test: the PostgreSQL run failed (pytest exit $$pg)"; \
+	ok $$sqlite && ok $$pg
 
 ## prod: the production topology as local processes (needs DATABASE_URL and REDIS_URL)
 prod: install

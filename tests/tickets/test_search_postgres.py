@@ -1,9 +1,10 @@
 """Full-text search on PostgreSQL: Swedish stemming, ranking, and the search vector kept current by
 the database on every write (services, merges, GDPR erasure, deletion).
 
-PostgreSQL-only module: the vector, its GIN index and triggers exist only there (migration
-tickets/0003); CI runs the suite with DATABASE_URL on PostgreSQL. On the embedded SQLite default
-the search is a substring match, covered by test_search.py in both modes."""
+PostgreSQL-only module (marked ``postgres_only``): the vector, its GIN index and triggers exist only
+there (migration tickets/0003). CI runs it in the suite on its DATABASE_URL; without DATABASE_URL,
+`make test` deselects it from the SQLite run and runs it on a private PostgreSQL. On the embedded
+SQLite default the search is a substring match, covered by test_search.py in both modes."""
 
 from __future__ import annotations
 
@@ -19,8 +20,16 @@ from tests.factories import ContactFactory, TicketFactory
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.usefixtures("null_router"),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL-only: full-text search (CI runs it)"),
+    pytest.mark.postgres_only,
 ]
+
+
+@pytest.fixture(autouse=True)
+def _on_postgresql() -> None:
+    # Never a skip: selected on another database, these tests fail.
+    if connection.vendor != "postgresql":
+        pytest.fail(f"PostgreSQL-only test ran on {connection.vendor}: run it with DATABASE_URL on PostgreSQL "
+                    "(`make test` does, on a private cluster), or deselect it with -m 'not postgres_only'")
 
 
 def _refs(client, **params) -> list[str]:  # type: ignore[no-untyped-def]
