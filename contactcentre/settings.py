@@ -135,7 +135,8 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub layer: lower fan-out latency than the list-based layer (see PITFALLS.md);
-            # ours decodes each broadcast once per process, not once per socket (live_layer.py).
+            # ours decodes each broadcast once per process, not once per socket, and hands live
+            # events straight to each socket's sender (live_layer.py).
             "BACKEND": "contactcentre.live_layer.SharedDecodePubSubChannelLayer",
             "CONFIG": {
                 # redis-py's async pool defaults to 100 connections; a connect burst exhausts it.
@@ -155,7 +156,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The in-memory layer with the same direct path for live events as production's (live_layer.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "contactcentre.live_layer.DirectInMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

@@ -100,6 +100,12 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
         if not groups:
             await self.close(code=4401)
             return
+        # Live events come straight from the layer where it can (live_layer.py: no queue, task or
+        # dispatch per socket); until this handler is done they wait (see dispatch), so the hello
+        # stays the first frame.
+        register = getattr(self.channel_layer, "direct_register", None)
+        if register is not None:
+            register(self.channel_name, self._live_direct)
         # Join before reading the snapshot (the hello's last id): no event falls in between.
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -113,6 +119,10 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
         await self.work_connect()
 
     async def disconnect(self, code: int) -> None:
+        unregister = getattr(self.channel_layer, "direct_unregister", None)
+        if unregister is not None:
+            unregister(self.channel_name)
+        self._live_pending = []  # nobody to send them to
         await self.chat_disconnect()
         if self.groups_joined:
             WEBSOCKETS.labels(kind="agent").dec()
@@ -162,14 +172,41 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
         # credentials are gone, so the socket goes too.
         await self.close(code=4401)
 
+    # Live events delivered by the layer while a handler runs wait here until it is done.
+    _live_pending: list[dict[str, Any]] | None = None
+
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # The hot path of fan-out: every event, to every socket. Channels' dispatch first hops to
-        # the sync thread to close stale database connections, one hop per message per socket,
-        # all through that one thread; a live event touches no database, so it goes straight on.
+        # The hot path of fan-out when the layer cannot deliver directly. Channels' dispatch first
+        # hops to the sync thread to close stale database connections, one hop per message per
+        # socket, all through that one thread; a live event touches no database, so it goes on.
         if message.get("type") == "live.event":
             await self.live_event(message)
-        else:
+            return
+        if self._live_pending is not None:
             await super().dispatch(message)
+            return
+        # One handler at a time, as with channels' queue: the events a client frame causes follow
+        # its reply (an accepted offer's ticket.updated after offer.accept.result).
+        self._live_pending = []
+        try:
+            await super().dispatch(message)
+        finally:
+            await self._live_flush()
+
+    async def _live_direct(self, message: dict[str, Any]) -> None:
+        # The layer's sink (registered in connect): runs on the layer's delivery task, one socket
+        # after another, so it must not block.
+        if self._live_pending is not None:
+            self._live_pending.append(message)
+            return
+        await self.live_event(message)
+
+    async def _live_flush(self) -> None:
+        pending = self._live_pending
+        # The sink may append while a send below yields: the loop takes those too, in order.
+        while pending:
+            await self.live_event(pending.pop(0))
+        self._live_pending = None
 
     async def live_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
