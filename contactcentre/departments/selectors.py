@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -137,6 +139,19 @@ def _commitment_counts(now: datetime) -> tuple[int, int]:
     Python pass over every active ticket took seconds on a page that polls. Tickets without a
     commitment row (imported, or older than the commitments) are judged in Python, as before.
     """
+    if connection.vendor == "postgresql":
+        near, breach, rest = _commitment_counts_postgres(now)
+    else:
+        near, breach, rest = _commitment_counts_orm(now)
+    calendar = BusinessCalendar()
+    for row in rest:
+        state = _commitment_state(row, now, calendar)
+        near += state == "near"
+        breach += state == "breach"
+    return near, breach
+
+
+def _commitment_counts_orm(now: datetime) -> tuple[int, int, Iterable[dict[str, Any]]]:
     active = Ticket.objects.filter(status__in=Ticket.ACTIVE_STATUSES)
     past = (
         Q(first_response_at__isnull=True, first_response_due_at__lte=now)
@@ -150,17 +165,52 @@ def _commitment_counts(now: datetime) -> tuple[int, int]:
     )
     with_row = active.filter(commitment__isnull=False)
     counts = with_row.aggregate(breach=Count("pk", filter=past), near=Count("pk", filter=warned & ~past))
-    near, breach = counts["near"], counts["breach"]
-    calendar = BusinessCalendar()
     rest = active.filter(commitment__isnull=True).exclude(
         first_response_due_at__isnull=True, resolution_due_at__isnull=True, department_due_at__isnull=True
-    ).values("status", "created_at", "escalated_at", "first_response_at", "first_response_due_at",
-             "resolution_due_at", "department_due_at")
-    for row in rest.iterator(chunk_size=500):
-        state = _commitment_state(row, now, calendar)
-        near += state == "near"
-        breach += state == "breach"
-    return near, breach
+    ).values(*_REST_FIELDS)
+    return counts["near"], counts["breach"], rest.iterator(chunk_size=500)
+
+
+_REST_FIELDS = ("status", "created_at", "escalated_at", "first_response_at", "first_response_due_at",
+                "resolution_due_at", "department_due_at")
+
+# The same rules as ``_commitment_counts_orm``'s ``past`` and ``warned``, in SQL (PostgreSQL). Each active ticket looks up
+# its own commitment row (LATERAL ... LIMIT 1 keeps it a per-ticket index probe): joined as a
+# whole, the planner hashed all commitment rows of the city (a million) to match the 15,000
+# active tickets, 350 ms per poll; the probes cost a tenth of that.
+_PAST = """((t.first_response_at IS NULL AND t.first_response_due_at <= %(now)s)
+            OR t.resolution_due_at <= %(now)s
+            OR (t.status = %(escalated)s AND t.department_due_at <= %(now)s))"""
+_WARNED = """((t.first_response_at IS NULL AND c.first_response_warn_at <= %(now)s)
+              OR (t.resolution_due_at IS NOT NULL AND c.resolution_warn_at <= %(now)s)
+              OR (t.status = %(escalated)s AND t.department_due_at IS NOT NULL AND c.department_warn_at <= %(now)s))"""
+_ANY_DUE = ("(t.first_response_due_at IS NOT NULL OR t.resolution_due_at IS NOT NULL"
+            " OR t.department_due_at IS NOT NULL)")
+_ACTIVE_WITH_ROW = """
+    FROM tickets_ticket t
+    LEFT JOIN LATERAL (
+        SELECT true AS has, first_response_warn_at, resolution_warn_at, department_warn_at
+        FROM commitments_ticketcommitment WHERE ticket_id = t.id LIMIT 1
+    ) c ON true
+    WHERE t.status = ANY(%(active)s)"""
+_COUNTS_SQL = f"""
+    SELECT count(*) FILTER (WHERE c.has AND {_PAST}),
+           count(*) FILTER (WHERE c.has AND NOT coalesce({_PAST}, false) AND {_WARNED}),
+           count(*) FILTER (WHERE c.has IS NULL AND {_ANY_DUE})
+    {_ACTIVE_WITH_ROW}"""
+_REST_SQL = f"SELECT {', '.join('t.' + f for f in _REST_FIELDS)} {_ACTIVE_WITH_ROW} AND c.has IS NULL AND {_ANY_DUE}"
+
+
+def _commitment_counts_postgres(now: datetime) -> tuple[int, int, list[dict[str, Any]]]:
+    params = {"now": now, "escalated": Ticket.Status.ESCALATED, "active": sorted(Ticket.ACTIVE_STATUSES)}
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTS_SQL, params)
+        breach, near, without_row = cursor.fetchone()
+        rest: list[dict[str, Any]] = []
+        if without_row:
+            cursor.execute(_REST_SQL, params)
+            rest = [dict(zip(_REST_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    return near, breach, rest
 
 
 def supervisor_counts(*, now: datetime | None = None, online: set[int] | None = None) -> dict[str, Any]:

@@ -180,3 +180,84 @@ def test_supervisor_counts_read_the_stored_warning_points():
     TicketCommitment.objects.create(ticket=answered, first_response_warn_at=now - timedelta(hours=3))
     counts = supervisor_counts(now=now)
     assert (counts["tickets_near_due"], counts["tickets_past_due"]) == (1, 1)
+
+
+def _naive_near_and_past(now):  # type: ignore[no-untyped-def]
+    """Every active ticket judged one by one in Python: from its commitment row's 80 % points when
+    it has one, by the business-time rule otherwise."""
+    from contactcentre.commitments.calendar import BusinessCalendar
+    from contactcentre.commitments.models import TicketCommitment
+    from contactcentre.departments.selectors import _commitment_state
+
+    near = past = 0
+    rows = {c.ticket_id: c for c in TicketCommitment.objects.all()}
+    for t in Ticket.objects.filter(status__in=Ticket.ACTIVE_STATUSES):
+        c = rows.get(t.pk)
+        if c is None:
+            if t.first_response_due_at or t.resolution_due_at or t.department_due_at:
+                state = _commitment_state({f: getattr(t, f) for f in (
+                    "status", "created_at", "escalated_at", "first_response_at", "first_response_due_at",
+                    "resolution_due_at", "department_due_at")}, now, BusinessCalendar())
+                near += state == "near"
+                past += state == "breach"
+            continue
+        escalated = t.status == Ticket.Status.ESCALATED
+        is_past = ((t.first_response_at is None and t.first_response_due_at is not None and t.first_response_due_at <= now)
+                   or (t.resolution_due_at is not None and t.resolution_due_at <= now)
+                   or (escalated and t.department_due_at is not None and t.department_due_at <= now))
+        warned = ((t.first_response_at is None and c.first_response_warn_at is not None and c.first_response_warn_at <= now)
+                  or (t.resolution_due_at is not None and c.resolution_warn_at is not None and c.resolution_warn_at <= now)
+                  or (escalated and t.department_due_at is not None and c.department_warn_at is not None
+                      and c.department_warn_at <= now))
+        past += is_past
+        near += warned and not is_past
+    return near, past
+
+
+def test_supervisor_near_and_past_counts_equal_the_naive_judgement_and_follow_state_changes(supervisor, agent):
+    """On PostgreSQL the counts come from one SQL statement (a per-ticket lookup of the commitment
+    row); on SQLite from the ORM. Both must equal judging every active ticket in Python, with and
+    without commitment rows, and follow a ticket that is answered or resolved."""
+    from contactcentre.commitments.models import TicketCommitment
+    from contactcentre.departments.selectors import _commitment_counts_orm
+    from contactcentre.tickets import services
+
+    now = timezone.now()
+    h = timedelta(hours=1)
+    dept = DepartmentFactory(code="miljo")
+    cases = [  # (ticket fields, commitment warn points or None for no row)
+        ({"status": "new", "first_response_due_at": now + 2 * h, "resolution_due_at": now + 40 * h},
+         {"first_response_warn_at": now - h, "resolution_warn_at": now + 30 * h}),                  # near (first response)
+        ({"status": "new", "first_response_due_at": now - h}, {"first_response_warn_at": now - 2 * h}),  # past
+        ({"status": "open", "first_response_at": now - 3 * h, "first_response_due_at": now - h,
+          "resolution_due_at": now + 9 * h}, {"first_response_warn_at": now - 2 * h, "resolution_warn_at": now + h}),  # calm
+        ({"status": "waiting", "resolution_due_at": now + h}, {"resolution_warn_at": now - h}),       # near
+        ({"status": "escalated", "department": dept, "escalated_at": now - 200 * h, "department_due_at": now - h},
+         {"department_warn_at": now - 50 * h}),                                                       # past (department)
+        ({"status": "escalated", "department": dept, "escalated_at": now - 100 * h,
+          "department_due_at": now + 10 * h, "resolution_due_at": now + 500 * h},
+         {"department_warn_at": now - h, "resolution_warn_at": now + 400 * h}),                        # near (department)
+        ({"status": "open", "created_at": now - 240 * h, "resolution_due_at": now - h}, None),        # past, no row
+        ({"status": "open", "created_at": now - 24 * h, "resolution_due_at": now + 2400 * h}, None),  # calm, no row
+        ({"status": "open"}, None),                                                                    # no promise at all
+        ({"status": "resolved", "resolution_due_at": now - h}, {"resolution_warn_at": now - 2 * h}),  # not active
+    ]
+    tickets = []
+    for fields, warn in cases:
+        ticket = TicketFactory(**fields)
+        if warn is not None:
+            TicketCommitment.objects.create(ticket=ticket, **warn)
+        tickets.append(ticket)
+
+    def counted() -> tuple[int, int]:
+        counts = supervisor_counts(now=now)
+        assert signed_in(supervisor).get("/supervisor/counts/").status_code == 200
+        return counts["tickets_near_due"], counts["tickets_past_due"]
+
+    orm_near, orm_past, _ = _commitment_counts_orm(now)
+    assert counted() == _naive_near_and_past(now) == (3, 3)
+    assert (orm_near, orm_past) == (3, 2)  # the ORM's SQL part; the ticket without a row is judged after
+
+    services.ticket_resolve(ticket_id=tickets[1].pk, actor=agent)  # past and resolved: no longer active
+    Ticket.objects.filter(pk=tickets[0].pk).update(first_response_at=now)  # answered: its first clock stops
+    assert counted() == _naive_near_and_past(now) == (2, 2)
