@@ -175,3 +175,20 @@ def test_a_caseworkers_search_follows_escalation_and_department_changes(agent, c
     assert set(_refs(cw, q="altan")) == naive == {ticket.reference}
     # A filter beyond the scope takes the general path: the same answer.
     assert _refs(cw, q="altan", status="escalated") == [ticket.reference]
+
+
+def test_a_search_within_the_backlog_equals_the_search_filtered_afterwards(agent_api, departments):
+    """Filtered to active statuses the window is found by walking the backlog (a per-ticket probe,
+    not a join): the same tickets as the unfiltered search, filtered by status in Python."""
+    made = []
+    for n, status in enumerate(["new", "open", "closed", "waiting", "resolved", "escalated", "new"]):
+        made.append(_ticket(subject=f"Altan {n}" if n % 2 else "Fråga", body="Gäller altanen" if n % 2 == 0 else "",
+                            status=status, department=departments["bygglov"]))
+    _ticket(subject="Staket", status="new")
+    everything = _refs(agent_api, q="altan")
+    assert len(everything) == 7
+    by_ref = {t.reference: t.status for t in made}
+    for statuses in (["new", "open", "waiting", "escalated"], ["new"], ["escalated", "waiting"]):
+        found = _refs(agent_api, q="altan", status=",".join(statuses))
+        assert sorted(found) == sorted(r for r in everything if by_ref[r] in statuses), statuses
+    assert _refs(agent_api, q="altan staket", status="new") == []
