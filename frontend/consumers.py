@@ -15,6 +15,7 @@ from contactcentre.tickets import selectors
 from contactcentre.tickets.events import STAFF_GROUP, department_group, ticket_group, user_group
 
 from .chat_consumers import AgentChatMixin
+from .live_wire import daphne_protocol, text_frame, write_frame
 from .workdist_consumers import ConsoleWorkMixin
 
 RESYNC_LIMIT = 500
@@ -111,6 +112,7 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
         await self.accept()
+        self._wire = daphne_protocol(self.base_send)
         WEBSOCKETS.labels(kind="agent").inc()
         await self.chat_connect()
         await self.send_json({"type": "hello", "user": user.get_username(), "role": user.role,
@@ -174,6 +176,8 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
 
     # Live events delivered by the layer while a handler runs wait here until it is done.
     _live_pending: list[dict[str, Any]] | None = None
+    # daphne's protocol for this socket, to write pre-built frames to (live_wire.py); None: ASGI.
+    _wire: Any = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The hot path of fan-out when the layer cannot deliver directly. Channels' dispatch first
@@ -220,6 +224,7 @@ class AgentConsumer(ConsoleWorkMixin, AgentChatMixin, AsyncJsonWebsocketConsumer
         text = message.get("text")
         if text is None:  # a sender that did not pre-encode (presence frames)
             await self.send_json(event)
-        else:
-            # Encoded once by the sender (tickets.events.layer_message), sent as it is.
+        elif self._wire is None or not write_frame(self._wire, text_frame(text)):
+            # Encoded once by the sender (tickets.events.layer_message), sent as it is; under
+            # daphne the frame is built once per process too and written as it is (live_wire.py).
             await self.send(text_data=text)
