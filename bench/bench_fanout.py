@@ -211,6 +211,7 @@ async def _connect_with_backoff(client: Client, deadline: float, rng: random.Ran
 async def _client_main(conn: Any, port: int, keys: list[str], connect_s: float) -> None:
     loop = asyncio.get_running_loop()
     clients = [Client(port, k) for k in keys]
+    cpu0 = time.process_time()
     started = time.monotonic()
     # One burst first (PITFALLS 1): every handshake at once against a fresh daphne.
     results = await asyncio.gather(*(c.connect() for c in clients), return_exceptions=True)
@@ -229,6 +230,7 @@ async def _client_main(conn: Any, port: int, keys: list[str], connect_s: float) 
     while True:
         cmd = await loop.run_in_executor(None, conn.recv)
         if cmd == "reset":
+            cpu0 = time.process_time()
             for c in connected:
                 c.latencies.clear()
                 c.duplicates = 0
@@ -253,6 +255,9 @@ async def _client_main(conn: Any, port: int, keys: list[str], connect_s: float) 
                 "duplicates": sum(c.duplicates for c in connected),
                 "late_clients": late,
                 "open": sum(1 for c, t in zip(connected, tasks, strict=True) if not t.done()),
+                # This client process's CPU since the reset: the clients share the cores with
+                # the servers, so a costly client slows the servers' figures down too.
+                "cpu_s": time.process_time() - cpu0,
             })
         elif cmd == "stop":
             for c in connected:
@@ -414,7 +419,7 @@ def main() -> int:
         drive(2, 1.0, driver, tickets)
         time.sleep(1.0)
         print(f"{'ev/s':>6} {'achieved':>8} {'deliv/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-              f"{'missing':>8} {'recov':>6} {'dups':>5} {'cpu% d1/d2':>11} {'cpu ms/deliv':>12}")
+              f"{'missing':>8} {'recov':>6} {'dups':>5} {'cpu% d1/d2':>11} {'cpu ms/deliv':>12} {'client cpu%':>11}")
         held = 0.0
         for rate in rates:
             for p in pipes:
@@ -443,11 +448,13 @@ def main() -> int:
                 # CPU time both daphne spent in this step per frame delivered: the per-delivery
                 # cost, less sensitive to the machine's load than latencies are.
                 "daphne_cpu_ms_per_delivery": sum(cpu_s) * 1000 / max(1, len(lat)),
+                "client_cpu_pct": [r["cpu_s"] / wall * 100 for r in results],
             }
             figures["rates"].append(row)
             print(f"{rate:6.0f} {achieved:8.1f} {row['deliveries_per_s']:8.0f} {row['p50_ms']:8.1f} "
                   f"{row['p99_ms']:8.1f} {row['max_ms']:8.1f} {row['missing']:8d} {row['recovered']:6d} "
-                  f"{row['duplicates']:5d} {cpu[0]:5.0f}/{cpu[1]:<5.0f} {row['daphne_cpu_ms_per_delivery']:12.3f}")
+                  f"{row['duplicates']:5d} {cpu[0]:5.0f}/{cpu[1]:<5.0f} {row['daphne_cpu_ms_per_delivery']:12.3f} "
+                  f"{'/'.join(f'{c:.0f}' for c in row['client_cpu_pct']):>11}")
             if row["p99_ms"] < 100 and row["missing"] == 0 and row["open_sockets"] == connected:
                 held = max(held, rate)
             time.sleep(1.0)
