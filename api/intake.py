@@ -91,15 +91,18 @@ class WebIntakeView(APIView):
             raise serializers.ValidationError({"Idempotency-Key": ["8-128 characters: letters, digits, _ . : -"]})
         result = web_form_receive(data=ser.validated_data, idempotency_key=key)
         ticket = result.ticket
+        answered = bool(result.outcome and result.outcome.action == "answer" and not result.held)
         if result.created:
             # The receipt (reference, commitment, signed status link) goes out by e-mail when the
-            # resident gave an address; it decides itself when not to send (held, rate-limited).
-            receipt_send_on_commit(ticket)
+            # resident gave an address; it decides itself when not to send (held, answered,
+            # rate-limited). It goes to the address typed in this form.
+            receipt_send_on_commit(ticket, address=ser.validated_data["email"], fresh=True,
+                                   answered=None if answered else False)
         body = {
             "reference": ticket.reference,
             "status": ticket.status,
             "status_url": ticket_status_url(ticket),
             "duplicate": result.duplicate,
-            "answered": bool(result.outcome and result.outcome.action == "answer" and not result.held),
+            "answered": answered,
         }
         return Response(body, status=status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED)

@@ -102,17 +102,20 @@ def _warn_and_due(start: datetime, hours: float, pauses: list[Interval]) -> tupl
     return (CALENDAR.add(start, total * WARN_SHARE, pauses=pauses), CALENDAR.add(start, total, pauses=pauses))
 
 
-def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[str]:
-    """Set the ticket's due fields from its policy (caller saves the returned fields)."""
+def commitments_apply(ticket: Ticket, *, now: datetime | None = None, fresh: bool = False) -> list[str]:
+    """Set the ticket's due fields from its policy (caller saves the returned fields).
+
+    ``fresh``: the caller created the ticket in this transaction, so it has no commitment row,
+    no status history and no answer yet (intake's hot path skips those three lookups)."""
     now = now or timezone.now()
     policy = policy_for(ticket)
     # Callers hold the ticket (created in this transaction, or locked), so nobody else creates
     # its commitment row meanwhile: a new row is built in memory and inserted once, complete.
-    state = TicketCommitment.objects.filter(ticket=ticket).first()
+    state = None if fresh else TicketCommitment.objects.filter(ticket=ticket).first()
     is_new = state is None
     if state is None:
         state = TicketCommitment(ticket=ticket)
-    pauses = waiting_periods(ticket, now=now) if ticket.status != Status.NEW else []
+    pauses = waiting_periods(ticket, now=now) if ticket.status != Status.NEW and not fresh else []
     changed: list[str] = []
 
     def put(field: str, value: datetime | None) -> None:
@@ -138,7 +141,7 @@ def commitments_apply(ticket: Ticket, *, now: datetime | None = None) -> list[st
             check_due = _statutory_due(ticket.escalated_at, policy.department_check_days)
             warn["department_check_warn_at"] = ticket.escalated_at + (check_due - ticket.escalated_at) * WARN_SHARE
             warn["department_check_due_at"] = check_due
-            if state.department_check_done_at is None and _department_has_answered(ticket):
+            if state.department_check_done_at is None and not fresh and _department_has_answered(ticket):
                 warn["department_check_done_at"] = now
     put("first_response_due_at", first_due)
     put("resolution_due_at", resolution_due)

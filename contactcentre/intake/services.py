@@ -219,7 +219,7 @@ def _open_ticket(
         ),
         now=now,
     )
-    due_fields = commitments_apply(ticket, now=now)
+    due_fields = commitments_apply(ticket, now=now, fresh=True)
     if due_fields:
         ticket.save(update_fields=due_fields)
     if held_for is not None:

@@ -126,6 +126,37 @@ def test_web_form_ticket_gets_an_emailed_receipt(api, mail_sink):
     assert AutoReply.objects.get().status == "sent"
 
 
+def test_web_receipt_goes_to_the_address_typed_in_the_form(api, mail_sink):
+    # A known contact with two addresses: the receipt goes where the resident said, not to the
+    # contact's oldest address.
+    contact = ContactFactory(name="Anna Andersson")
+    contact.emails.create(address="old@example.org")
+    contact.emails.create(address="new@example.org")
+    response = web_enquiry(api, email="New@Example.org")
+    assert Ticket.objects.get(reference=response.json()["reference"]).contact_id == contact.pk
+    [receipt] = mail_sink.wait_for(1)
+    assert receipt["To"] == "new@example.org"
+    assert mail_sink.wait_for(2, timeout=0.3) == [receipt]
+
+
+def test_web_knowledge_base_answer_is_on_the_status_page_and_the_receipt_links_it(api, mail_sink, router):
+    # A web ticket is answered on its own channel (the signed status page); the e-mailed receipt
+    # is what brings the resident there, so it goes out once, as for any web ticket.
+    from contactcentre.intake.ports import RoutingOutcome
+
+    router.outcome = RoutingOutcome(action="answer", article="bygglov-staket", confidence=0.99,
+                                    answer_title="Staket", answer_text="Staket under 1,1 m kräver inte bygglov.")
+    response = web_enquiry(api, email="resident@example.org")
+    assert response.json()["answered"] is True
+    ticket = Ticket.objects.get(reference=response.json()["reference"])
+    answer = ticket.messages.get(direction="outbound")
+    assert answer.channel == "web" and answer.is_automatic and "kräver inte bygglov" in answer.body_text
+    [receipt] = mail_sink.wait_for(1)
+    assert "/arende/" in receipt.get_content()
+    assert mail_sink.wait_for(2, timeout=0.5) == [receipt]
+    assert AutoReply.objects.get().kind == "receipt"
+
+
 def test_no_receipt_for_a_web_ticket_without_email(api, mail_sink):
     response = web_enquiry(api, email="", phone="070-174 06 01")
     ticket = Ticket.objects.get(reference=response.json()["reference"])

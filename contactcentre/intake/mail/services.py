@@ -226,7 +226,8 @@ def _parsed_receive(parsed: ParsedMail, *, envelope_from: str | None, recipients
         AutoReply.objects.create(address=parsed.from_address, kind=AutoReply.Kind.ANSWER, ticket=result.ticket,
                                  in_reply_to=parsed.message_id, status=AutoReply.Status.SENT)
     elif result.created and not result.held and not reasons:
-        receipt = receipt_send_on_commit(result.ticket, in_reply_to=parsed.message_id)
+        receipt = receipt_send_on_commit(result.ticket, in_reply_to=parsed.message_id, address=parsed.from_address,
+                                         fresh=True, answered=False)
     return MailReceived(kind="stored", intake=result, ticket=result.ticket, receipt=receipt, no_auto_reply=tuple(reasons))
 
 
@@ -338,21 +339,31 @@ def ticket_reply_address(ticket: Ticket) -> tuple[str, str]:
     return clean_header_text(contact.name if contact else "")[:200], address
 
 
-def receipt_send_on_commit(ticket: Ticket, *, in_reply_to: str = "") -> bool:
+def receipt_send_on_commit(ticket: Ticket, *, in_reply_to: str = "", address: str = "", fresh: bool = False,
+                           answered: bool | None = None) -> bool:
     """Queue the automatic receipt for a new ticket (e-mail or web form) after commit.
 
     Self-guarding, so any intake may call it for every ticket it opened: nothing is sent for a
     held ticket, a ticket already answered by e-mail automatically, a contact without an e-mail
     address, or a sender over the automatic-reply limit. Returns whether a receipt was queued.
+
+    What the caller already knows spares lookups on the intake's hot path: ``address`` (the
+    address the resident wrote from or typed), ``fresh`` (the caller opened the ticket in this
+    request, so no receipt can be queued for it yet) and ``answered=False`` (no automatic answer
+    was sent). Left out, each is looked up.
     """
     if ticket.held_for_id:
         return False
-    if AutoReply.objects.filter(ticket=ticket, kind=AutoReply.Kind.RECEIPT).exists():
+    if not fresh and AutoReply.objects.filter(ticket=ticket, kind=AutoReply.Kind.RECEIPT).exists():
         return False  # one receipt per ticket, whoever asks twice
-    if Message.objects.filter(ticket=ticket, direction=Message.Direction.OUTBOUND, is_automatic=True,
-                              channel=Channel.EMAIL).exists():
+    if answered is not False and Message.objects.filter(
+            ticket=ticket, direction=Message.Direction.OUTBOUND, is_automatic=True, channel=Channel.EMAIL).exists():
         return False
-    _, address = ticket_reply_address(ticket)
+    if address:
+        address = mail_normalise_address(address)
+        address = address if _valid_email(address) else ""
+    else:
+        _, address = ticket_reply_address(ticket)
     if not address or address in _own_addresses() or not auto_reply_allowed(address):
         return False
     receipt = AutoReply.objects.create(
