@@ -17,8 +17,8 @@ def workdist_dispatch_on_commit() -> None:
         return
 
     def run() -> None:
-        from .services import workdist_dispatch_safely
+        from .services import workdist_dispatch_requested
 
-        workdist_dispatch_safely()
+        workdist_dispatch_requested()
 
     transaction.on_commit(run)

@@ -42,6 +42,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DISPATCH_LOCK_KEY = "workdist:dispatch:lock"
 DISPATCH_AGAIN_KEY = "workdist:dispatch:again"
+DISPATCH_PENDING_KEY = "workdist:dispatch:pending"
+DISPATCH_PENDING_TTL_S = 10  # a lost job holds back further requests this long at most (the tick runs anyway)
 ONLINE_PENDING_KEY = "workdist:online:pending"
 ONLINE_LAST_KEY = "workdist:online:last"
 
@@ -209,6 +211,34 @@ def _offer_create(item: selectors.WaitingItem, agent: selectors.Candidate, now: 
     except IntegrityError:
         # The partial unique index: another dispatcher offered this item first.
         return None
+
+
+def workdist_dispatch_requested() -> None:
+    """Work may have moved (a commit): have a distribution pass run soon, in the background.
+
+    Coalesced: while a requested pass is still queued, further requests add nothing, so a burst
+    of intakes costs one cache write each and one pass, not one pass each, and the pass's
+    queries stay off the request path. The pass clears the flag before it looks, so a commit
+    that lands after it looked queues the next one. Where jobs run in-process (the embedded
+    default, tests) the pass runs at once. If the job cannot be queued, the periodic tick
+    (every ``WORKDIST_TICK_S``) covers for it; while Redis is away the pass runs in the caller."""
+    from contactcentre.ops.jobs import enqueue
+    from contactcentre.records.resilient_cache import redis_available
+
+    from .tasks import dispatch
+
+    added = cache.add(DISPATCH_PENDING_KEY, 1, timeout=DISPATCH_PENDING_TTL_S)
+    if not redis_available():
+        # Redis (the cache and the job queue) is away: no queue to hand the pass to, and a
+        # publish would only wait out its timeout on the request. Run it here, as the tick would.
+        workdist_dispatch_safely()
+        return
+    if added and not enqueue(dispatch):
+        cache.delete(DISPATCH_PENDING_KEY)
+
+
+def workdist_dispatch_pending_clear() -> None:
+    cache.delete(DISPATCH_PENDING_KEY)
 
 
 def workdist_dispatch_safely() -> None:

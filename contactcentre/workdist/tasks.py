@@ -15,7 +15,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from .services import workdist_tick
+from .services import workdist_dispatch_pending_clear, workdist_dispatch_safely, workdist_tick
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 def tick() -> dict[str, int]:
     result = workdist_tick()
     return {"offered": len(result.offered), "expired": len(result.expired), "withdrawn": len(result.withdrawn)}
+
+
+@shared_task(name="workdist.tasks.dispatch", ignore_result=True)
+def dispatch() -> None:
+    """A pass requested after a commit (``workdist_dispatch_requested``)."""
+    workdist_dispatch_pending_clear()
+    workdist_dispatch_safely()
 
 
 _stop = threading.Event()

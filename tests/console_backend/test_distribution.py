@@ -211,3 +211,37 @@ def test_the_database_refuses_a_second_open_offer_for_one_item(ready_agent):
     Offer.objects.create(ticket=ticket, agent=anna, kind="ticket", expires_at=expires)
     with pytest.raises(IntegrityError), transaction.atomic():
         Offer.objects.create(ticket=ticket, agent=bertil, kind="ticket", expires_at=expires)
+
+
+# --- the pass requested after a commit: queued once per burst -------------------------------------
+
+def test_requests_after_commits_queue_one_pass_per_burst(monkeypatch, ready_agent):
+    """Intakes in a burst each ask for a pass; while one is still queued, the others add nothing.
+    The pass clears the flag before it looks, so a commit after that queues the next one."""
+    from contactcentre.ops import jobs
+    from contactcentre.workdist import tasks
+
+    queued: list[str] = []
+    monkeypatch.setattr(jobs, "enqueue", lambda task, *args: queued.append(task.name) or True)
+    agent = ready_agent("anna", capacity=5)
+
+    for _ in range(5):
+        services.workdist_dispatch_requested()
+    assert queued == ["workdist.tasks.dispatch"]
+
+    ticket = TicketFactory()
+    tasks.dispatch()  # the worker runs the queued pass: it sees the ticket that came meanwhile
+    assert [(o.ticket_id, o.agent_id) for o in open_offers()] == [(ticket.pk, agent.pk)]
+
+    services.workdist_dispatch_requested()
+    assert queued == ["workdist.tasks.dispatch"] * 2
+
+
+def test_a_pass_that_cannot_be_queued_does_not_block_the_next_request(monkeypatch):
+    from contactcentre.ops import jobs
+
+    attempts: list[str] = []
+    monkeypatch.setattr(jobs, "enqueue", lambda task, *args: attempts.append(task.name) and False)
+    services.workdist_dispatch_requested()
+    services.workdist_dispatch_requested()
+    assert len(attempts) == 2  # the flag went with the failed publish; the tick covers meanwhile
