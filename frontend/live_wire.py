@@ -6,9 +6,10 @@ Sending a text frame through ASGI costs more than writing it: channels' session 
 debug log line whose arguments it formats even when debug is off) for each socket. A server's
 frames are not masked, so without compression (daphne does not offer it) the bytes of a text frame
 are the same for every socket: they are built once per event here and handed to each socket's
-transport. Whenever a socket is not in the plain state this relies on (not open, a message half
-sent, compression or auto-fragmenting on, an old protocol version), or the server is not daphne
-(the test communicator, another server), the caller sends the ordinary ASGI way.
+transport (straight to the socket when nothing is queued before it). Whenever a socket is not in
+the plain state this relies on (not open, a message half sent, compression or auto-fragmenting
+on, an old protocol version), or the server is not daphne (the test communicator, another
+server), the caller sends the ordinary ASGI way.
 """
 
 from __future__ import annotations
@@ -72,5 +73,31 @@ def write_frame(protocol: Any, frame: bytes) -> bool:
         or protocol.transport is None
     ):
         return False
-    protocol.transport.write(frame)
+    transport = protocol.transport
+    if _idle_tcp(transport):
+        # Nothing queued before it: send now. Twisted's write would register the socket for
+        # writability, send on the next loop turn and unregister it (two epoll changes and a loop
+        # callback per frame: most of the cost left once the frame is built once).
+        try:
+            sent = transport.socket.send(frame)
+        except OSError:  # full (EAGAIN), interrupted, or broken: Twisted's write deals with it
+            sent = 0
+        if sent == len(frame):
+            return True
+        frame = frame[sent:]
+    transport.write(frame)
     return True
+
+
+def _idle_tcp(transport: Any) -> bool:
+    from twisted.internet.tcp import Connection
+
+    return (
+        isinstance(transport, Connection)
+        and not transport.TLS
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+        and not transport._tempDataBuffer
+        and len(transport.dataBuffer) == transport.offset
+    )
