@@ -348,6 +348,9 @@ EMAIL_MESSAGE_ID_DOMAIN = env.str("EMAIL_MESSAGE_ID_DOMAIN", default=CONTACT_CEN
 SMTP_INTAKE_HOST = env.str("SMTP_INTAKE_HOST", default="127.0.0.1")
 SMTP_INTAKE_PORT = env.int("SMTP_INTAKE_PORT", default=2525)
 EMAIL_INTAKE_MAX_BYTES = env.int("EMAIL_INTAKE_MAX_BYTES", default=25 * 1024 * 1024)
+# RFC 5321 allows 1000 octets a line, but real senders (webmail HTML, scripts) write longer ones;
+# like Postfix we take them rather than bounce a resident's mail. Longer than this: 500.
+EMAIL_INTAKE_MAX_LINE_BYTES = env.int("EMAIL_INTAKE_MAX_LINE_BYTES", default=1024 * 1024)
 if PRODUCTION:
     # No default: the raw-mail endpoint must not be open with a guessable secret.
     EMAIL_INTAKE_SECRET = env.str("EMAIL_INTAKE_SECRET")

@@ -1,7 +1,7 @@
 """The inbound SMTP listener (aiosmtpd): the city's MX or relay delivers residents' mail here.
 
 A protocol adapter only: RCPT is checked against our addresses (550 otherwise), aiosmtpd enforces
-the size limit (552: advertised with the SIZE extension, so a sender that declares a larger mail is
+the size limit and a line limit above RFC 5321's (552: advertised with the SIZE extension, so a sender that declares a larger mail is
 refused at MAIL FROM before sending it; a larger body is counted, not kept, and refused at the end
 of DATA with nothing stored), and DATA hands the bytes to :func:`mail_receive` in a worker thread.
 "250" is said only after the mail is stored as a ticket message or held raw in quarantine; any
@@ -83,6 +83,16 @@ class IntakeHandler:
         return f"250 2.0.0 OK {received.kind} {received.reference}".rstrip()
 
 
+class IntakeSMTP(SMTP):
+    """aiosmtpd's server with our line limit: it refuses lines over RFC 5321's 1000 octets with
+    500, which would bounce mail that real senders write (long HTML lines); up to
+    ``EMAIL_INTAKE_MAX_LINE_BYTES`` a line is taken (commands keep their own 512-octet limit)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.line_length_limit = settings.EMAIL_INTAKE_MAX_LINE_BYTES
+        super().__init__(*args, **kwargs)
+
+
 class IntakeController(Controller):
     """aiosmtpd's Controller with our handler, limits and identity."""
 
@@ -96,6 +106,9 @@ class IntakeController(Controller):
             ident="contactcentre intake",
             **kwargs,
         )
+
+    def factory(self) -> SMTP:
+        return IntakeSMTP(self.handler, **self.SMTP_kwargs)
 
     def describe(self) -> str:
         return f"SMTP intake     smtp://{self.hostname}:{self.port}"
