@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,12 +25,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+def _output(log) -> str:  # type: ignore[no-untyped-def]
+    if log is None:
+        return ""
+    log.flush()
+    log.seek(0)
+    return log.read().decode(errors="replace")
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None, log=None) -> None:  # type: ignore[no-untyped-def]
+    """``log``: the file the process writes to (read back when it exits early). Servers write to a
+    file, never to a pipe nobody reads: a chatty server would block on a full pipe mid-test."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            raise RuntimeError(f"process exited with {proc.returncode}:\n{out[-4000:]}")
+            raise RuntimeError(f"process exited with {proc.returncode}:\n{_output(log)[-4000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -48,16 +58,18 @@ def redis_url_for_tests() -> Iterator[str]:
     if binary is None:
         raise RuntimeError("redis-server is not installed: run `make test`, which installs it")
     port = free_port()
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port, proc=proc)
+        wait_for_port(port, proc=proc, log=log)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()
 
 
 def database_url_of_test_db() -> str:
@@ -75,10 +87,10 @@ def database_url_of_test_db() -> str:
 def server_process(args: list[str], *, env: dict[str, str], port: int, timeout: float = 30) -> Iterator[int]:
     """Run ``python <args>`` from the repository until the block ends; yields once it listens."""
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "contactcentre.settings", **env}
-    proc = subprocess.Popen([sys.executable, *args], cwd=REPO, env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([sys.executable, *args], cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, proc=proc, timeout=timeout)
+        wait_for_port(port, proc=proc, timeout=timeout, log=log)
         yield port
     finally:
         proc.terminate()
@@ -86,6 +98,8 @@ def server_process(args: list[str], *, env: dict[str, str], port: int, timeout: 
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)
+        log.close()
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import signal
 import smtplib
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -125,10 +126,11 @@ def test_run_smtp_intake_command_stores_mail(mail_sink):
     env = {**os.environ, "DATABASE_URL": database_url_of_test_db(), "REDIS_URL": "", "CELERY_TASK_ALWAYS_EAGER": "1",
            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
            "DJANGO_SETTINGS_MODULE": "contactcentre.settings", "CONTACTCENTRE_ROUTER": "contactcentre.intake.ports.null_router"}
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "manage.py", "run_smtp_intake", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, proc=proc, timeout=30)
+        wait_for_port(port, proc=proc, timeout=30, log=log)
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             client.send_message(mail(message_id="<cmd@x>"), from_addr="anna@example.org", to_addrs=[CITY])
     finally:
