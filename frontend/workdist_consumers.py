@@ -46,11 +46,50 @@ TYPING_REFRESH_S = 1.0
 # --- sync helpers (the ORM and the cache mutex are reached only through these) ---------------
 
 @database_sync_to_async
-def _console_hello(user: Any) -> dict[str, Any]:
-    status = services.agent_seen(user=user)
+def _agent_seen(user: Any) -> bool:
+    return services.agent_seen(user=user).available
+
+
+@database_sync_to_async
+def _agents_online_snapshot() -> tuple[float, list[dict[str, Any]]]:
     # Read the clock first: a broadcast computed before this snapshot is older and is dropped.
     as_of = time.time()
-    return {"available": status.available, "agents_online": selectors.agents_online_list(), "agents_online_as_of": as_of}
+    return as_of, selectors.agents_online_list()
+
+
+class _SharedFreshRun:
+    """Concurrent callers share one run of ``fn`` that *started after* they called, so each gets a
+    result at least as fresh as its call (a connecting agent's hello lists the agent itself).
+
+    The online list is a query over every connected agent: built for each hello, a burst of 500
+    connects made 500 of them, one after another on the one database thread (most of a daphne's
+    time in the burst). Shared, a burst builds it once per run's duration."""
+
+    def __init__(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        self._fn = fn
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _reset(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop, self._lock = loop, asyncio.Lock()
+        self._started = self._finished = 0
+        self._result: Any = None
+
+    async def __call__(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._reset(loop)
+        wanted = self._started + 1  # a run that starts from now on
+        async with self._lock:
+            if self._finished >= wanted:
+                return self._result
+            self._started += 1
+            run = self._started
+            result = await self._fn()
+            self._finished, self._result = run, result
+            return result
+
+
+_agents_online_shared = _SharedFreshRun(_agents_online_snapshot)
 
 
 @database_sync_to_async
@@ -124,9 +163,10 @@ class ConsoleWorkMixin:
         user = self.scope["user"]
         if not getattr(user, "sees_all_departments", False):
             return {}
-        fields = await _console_hello(user)
-        self._agents_seen = (fields["agents_online_as_of"], fields["agents_online"])
-        return fields
+        available = await _agent_seen(user)
+        as_of, agents = await _agents_online_shared()
+        self._agents_seen = (as_of, agents)
+        return {"available": available, "agents_online": agents, "agents_online_as_of": as_of}
 
     async def work_connect(self) -> None:
         """After the hello: open offers again, and tell the others this agent came online."""
