@@ -226,8 +226,9 @@ def _parsed_receive(parsed: ParsedMail, *, envelope_from: str | None, recipients
         AutoReply.objects.create(address=parsed.from_address, kind=AutoReply.Kind.ANSWER, ticket=result.ticket,
                                  in_reply_to=parsed.message_id, status=AutoReply.Status.SENT)
     elif result.created and not result.held and not reasons:
+        # ``reasons`` is empty: the sender was found neither ours nor over the limit just above.
         receipt = receipt_send_on_commit(result.ticket, in_reply_to=parsed.message_id, address=parsed.from_address,
-                                         fresh=True, answered=False)
+                                         fresh=True, answered=False, sender_checked=True)
     return MailReceived(kind="stored", intake=result, ticket=result.ticket, receipt=receipt, no_auto_reply=tuple(reasons))
 
 
@@ -340,7 +341,7 @@ def ticket_reply_address(ticket: Ticket) -> tuple[str, str]:
 
 
 def receipt_send_on_commit(ticket: Ticket, *, in_reply_to: str = "", address: str = "", fresh: bool = False,
-                           answered: bool | None = None) -> bool:
+                           answered: bool | None = None, sender_checked: bool = False) -> bool:
     """Queue the automatic receipt for a new ticket (e-mail or web form) after commit.
 
     Self-guarding, so any intake may call it for every ticket it opened: nothing is sent for a
@@ -350,7 +351,9 @@ def receipt_send_on_commit(ticket: Ticket, *, in_reply_to: str = "", address: st
     What the caller already knows spares lookups on the intake's hot path: ``address`` (the
     address the resident wrote from or typed), ``fresh`` (the caller opened the ticket in this
     request, so no receipt can be queued for it yet) and ``answered=False`` (no automatic answer
-    was sent). Left out, each is looked up.
+    was sent), ``sender_checked`` (the caller found this address neither ours nor over the
+    automatic-reply limit a moment ago, as mail intake does before storing). Left out, each is
+    looked up.
     """
     if ticket.held_for_id:
         return False
@@ -364,7 +367,9 @@ def receipt_send_on_commit(ticket: Ticket, *, in_reply_to: str = "", address: st
         address = address if _valid_email(address) else ""
     else:
         _, address = ticket_reply_address(ticket)
-    if not address or address in _own_addresses() or not auto_reply_allowed(address):
+    if not address:
+        return False
+    if not sender_checked and (address in _own_addresses() or not auto_reply_allowed(address)):
         return False
     receipt = AutoReply.objects.create(
         address=address,
