@@ -76,6 +76,13 @@ class FakeImap:
         self.calls.append((command, *args))
         if command == "SEARCH":
             return "OK", [" ".join(u for u, (_, f) in self.mailbox.items() if "\\Seen" not in f).encode()]
+        if command == "FETCH" and args[1] == "(RFC822.SIZE)":
+            raw, _ = self.mailbox[args[0]]
+            return "OK", [f"1 (UID {args[0]} RFC822.SIZE {len(raw)})".encode()]
+        if command == "FETCH" and args[1] == "(BODY.PEEK[HEADER])":
+            raw, _ = self.mailbox[args[0]]
+            header = raw.split(b"\n\n", 1)[0] + b"\n\n"
+            return "OK", [(f"1 (UID {args[0]} BODY[HEADER] {{{len(header)}}}".encode(), header), b")"]
         if command == "FETCH":
             raw, _ = self.mailbox[args[0]]
             return "OK", [(f"1 (UID {args[0]} BODY[] {{{len(raw)}}}".encode(), raw), b")"]
@@ -149,3 +156,29 @@ def test_start_embedded_describes_a_listening_server(settings, mail_sink):
         wait_for_port(settings.SMTP_INTAKE_PORT)
     finally:
         _embedded.pop().stop()
+
+
+@pytest.mark.django_db
+def test_imap_mail_over_the_size_limit_is_never_downloaded_and_its_header_is_quarantined(settings, mail_sink):
+    from contactcentre.intake.mail.models import QuarantinedMail
+    from contactcentre.intake.mail.services import mail_quarantine_reprocess
+    from contactcentre.tickets.errors import DomainError
+
+    settings.EMAIL_INTAKE_MAX_BYTES = 50_000
+    big = mail(message_id="<imap-big@x>", subject="Ritningar", body="x" * 80_000).as_bytes()
+    imap = FakeImap({"3": big, "4": mail(message_id="<imap-small@x>").as_bytes()})
+
+    result = imap_poll_once(imap)
+
+    assert result.too_large == ["3"] and result.stored == ["4"]
+    assert ("FETCH", "3", "(BODY.PEEK[])") not in imap.calls  # the body never came over
+    assert imap.mailbox["3"][1] == {"\\Seen", "\\Flagged"}  # left in the mailbox for a person
+    item = QuarantinedMail.objects.get()
+    assert item.reason == "too_large" and item.subject == "Ritningar"
+    assert "Anna Andersson" in item.header_from and str(len(big)) in item.detail
+    assert bytes(item.raw).startswith(b"From:") or b"From:" in bytes(item.raw)
+    assert len(bytes(item.raw)) < 2_000
+    assert Message.objects.get().external_id == "<imap-small@x>"
+    with pytest.raises(DomainError):
+        mail_quarantine_reprocess(quarantined_id=item.pk)  # only the header is here
+    assert imap_poll_once(imap).too_large == []  # flagged seen: not taken again

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from contactcentre.tickets.errors import DomainError
 
+from .quarantine import mail_quarantine
 from .services import mail_receive
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class ImapClient(Protocol):
 class ImapPollResult:
     stored: list[str] = field(default_factory=list)  # uids stored and marked seen
     rejected: list[str] = field(default_factory=list)  # unusable (empty) mail: marked seen, flagged
+    too_large: list[str] = field(default_factory=list)  # over the size limit: headers quarantined, flagged
     failed: list[str] = field(default_factory=list)  # left unseen for the next poll
 
 
@@ -52,6 +54,13 @@ def imap_poll_once(client: ImapClient, *, mailbox: str | None = None) -> ImapPol
         raise imaplib.IMAP4.error("UID SEARCH UNSEEN failed")
     uids = [u.decode() if isinstance(u, bytes) else str(u) for u in (data[0] or b"").split()] if data else []
     for uid in uids:
+        size = _size(client, uid)
+        if size is not None and size > settings.EMAIL_INTAKE_MAX_BYTES:
+            if _quarantine_too_large(client, uid, size):
+                result.too_large.append(uid)
+            else:
+                result.failed.append(uid)
+            continue
         raw = _fetch(client, uid)
         if raw is None:
             result.failed.append(uid)
@@ -85,3 +94,38 @@ def _fetch(client: ImapClient, uid: str) -> bytes | None:
         if isinstance(item, tuple) and len(item) == 2 and re.search(rb"BODY\[\]", item[0] or b""):
             return item[1]
     return None
+
+
+def _size(client: ImapClient, uid: str) -> int | None:
+    """RFC822.SIZE as the server reports it, or None when it does not say (then we fetch)."""
+    status, data = client.uid("FETCH", uid, "(RFC822.SIZE)")
+    if status != "OK" or not data:
+        return None
+    for item in data:
+        line = item[0] if isinstance(item, tuple) else item
+        match = re.search(rb"RFC822\.SIZE (\d+)", line or b"")
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _quarantine_too_large(client: ImapClient, uid: str, size: int) -> bool:
+    """A mail over EMAIL_INTAKE_MAX_BYTES is never downloaded (SMTP refuses it with 552; here it
+    is already in the mailbox): its header is quarantined so operators see who sent what, and the
+    mail is flagged and left in the mailbox for a person."""
+    status, data = client.uid("FETCH", uid, "(BODY.PEEK[HEADER])")
+    header = b""
+    if status == "OK" and data:
+        for item in data:
+            if isinstance(item, tuple) and len(item) == 2 and re.search(rb"BODY\[HEADER\]", item[0] or b""):
+                header = item[1]
+    limit = settings.EMAIL_INTAKE_MAX_BYTES
+    try:
+        mail_quarantine(raw=header or f"X-IMAP-UID: {uid}\r\n".encode(), reason="too_large",
+                        detail=f"IMAP uid {uid}: {size} bytes, over the {limit}-byte limit. Only the header is "
+                               "kept here; the mail is flagged in the mailbox.")
+    except Exception:
+        log.exception("quarantining the header of oversized IMAP uid %s failed; it stays unseen", uid)
+        return False
+    client.uid("STORE", uid, "+FLAGS", "(\\Seen \\Flagged)")
+    return True

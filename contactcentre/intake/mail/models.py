@@ -63,6 +63,8 @@ class QuarantinedMail(models.Model):
         TOO_MANY_HEADERS = "too_many_headers", "För många rubrikfält"
         PARSE_ERROR = "parse_error", "Kunde inte tolkas"
         STORE_ERROR = "store_error", "Kunde inte sparas"
+        # IMAP only (SMTP refuses it with 552): the rubrics are kept here, the mail stays in the mailbox.
+        TOO_LARGE = "too_large", "För stort"
 
     reason = models.CharField(max_length=20, choices=Reason.choices)
     detail = models.TextField(blank=True)

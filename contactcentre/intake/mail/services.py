@@ -169,6 +169,9 @@ def mail_quarantine_reprocess(*, quarantined_id: int, enforce_limits: bool = Tru
     item = QuarantinedMail.objects.get(pk=quarantined_id)
     if item.status != QuarantinedMail.Status.QUARANTINED:
         raise DomainError("Det här meddelandet är redan behandlat.", code="not_quarantined")
+    if item.reason == QuarantinedMail.Reason.TOO_LARGE:
+        raise DomainError("Bara rubrikerna finns här; hela meddelandet ligger kvar (flaggat) i brevlådan.",
+                          code="header_only")
     try:
         received = mail_receive(raw=bytes(item.raw), envelope_from=item.envelope_from or None,
                                 recipients=list(item.envelope_to), enforce_limits=enforce_limits, quarantine=False)

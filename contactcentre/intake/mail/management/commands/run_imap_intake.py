@@ -43,7 +43,7 @@ class Command(BaseCommand):
                     except Exception:  # noqa: BLE001 - the session is over either way
                         log.debug("IMAP logout failed", exc_info=True)
                 self.stdout.write(f"stored {len(result.stored)}, rejected {len(result.rejected)}, "
-                                  f"failed {len(result.failed)}")
+                                  f"too large {len(result.too_large)}, failed {len(result.failed)}")
             except Exception:
                 # The mailbox server is away: try again next interval, never exit the poller.
                 log.exception("IMAP poll failed")
