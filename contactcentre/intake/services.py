@@ -33,7 +33,7 @@ from contactcentre.tickets.models import (
     Ticket,
     TicketEvent,
 )
-from contactcentre.tickets.services import NewTicket, ticket_create, ticket_reply
+from contactcentre.tickets.services import NewTicket, reference_reserve, ticket_create, ticket_reply
 from contactcentre.workdist.hooks import workdist_dispatch_on_commit
 
 from .base import InboundMessage
@@ -76,12 +76,16 @@ def _receive(inbound: InboundMessage) -> IntakeResult:
 
     candidate = _thread_candidate(inbound)
     outcome: RoutingOutcome | None = None
+    reference = ""
     if candidate is None or candidate.status == Status.CLOSED:
-        # Routing is CPU work: done before the transaction so no lock is held meanwhile.
+        # Routing is CPU work: done before the transaction so no lock is held meanwhile. So is
+        # the reference: this contact certainly opens a ticket, and taking the number inside the
+        # transaction would queue every concurrent intake behind this one's commit.
         outcome = _route(inbound)
+        reference = reference_reserve(now=inbound.received_at)
     try:
         with transaction.atomic():
-            return _store(inbound, candidate=candidate, outcome=outcome)
+            return _store(inbound, candidate=candidate, outcome=outcome, reference=reference)
     except IntegrityError:
         # A concurrent delivery of the same external id won the race: report theirs.
         if inbound.external_id:
@@ -147,7 +151,8 @@ def _route(inbound: InboundMessage) -> RoutingOutcome | None:
         return None
 
 
-def _store(inbound: InboundMessage, *, candidate: Ticket | None, outcome: RoutingOutcome | None) -> IntakeResult:
+def _store(inbound: InboundMessage, *, candidate: Ticket | None, outcome: RoutingOutcome | None,
+           reference: str = "") -> IntakeResult:
     now = inbound.received_at or timezone.now()
     contact = contact_find_or_create(
         name=inbound.sender_name,
@@ -170,7 +175,7 @@ def _store(inbound: InboundMessage, *, candidate: Ticket | None, outcome: Routin
 
     ticket = _open_ticket(inbound, contact_id=contact.pk if contact else None, outcome=outcome, now=now,
                           held_for=candidate if held else None,
-                          follow_up_of=candidate if (candidate and not held) else None)
+                          follow_up_of=candidate if (candidate and not held) else None, reference=reference)
     message = _message_create(ticket, inbound, now=now)
     events.emit_ticket_event("ticket.created", ticket, held=held)
     complaint_register_if_flagged(ticket, now=now)  # the complaint's own workflow (contactcentre.complaints)
@@ -193,6 +198,7 @@ def _open_ticket(
     now,
     held_for: Ticket | None,
     follow_up_of: Ticket | None,
+    reference: str = "",
 ) -> Ticket:
     department = None
     code = inbound.department_code or (outcome.department if outcome else None)
@@ -216,6 +222,7 @@ def _open_ticket(
             routing=routing,
             status=status,
             held_for_id=held_for.pk if held_for else None,
+            reference=reference,
         ),
         now=now,
     )

@@ -118,3 +118,26 @@ def test_concurrent_items_on_one_ticket_get_distinct_registrations(live_server):
     assert codes == [201] * n
     regs = sorted(Message.objects.filter(ticket=ticket).values_list("registration", flat=True))
     assert regs == sorted(f"{ticket.reference}/{i}" for i in range(1, n + 1))
+
+
+def test_an_intake_that_fails_after_reserving_its_number_leaves_a_gap_never_a_duplicate(monkeypatch):
+    """The reference is reserved in a transaction of its own before the intake's (so concurrent
+    intakes do not queue on the sequence row): a failed intake leaves its number unused."""
+    from contactcentre.intake import services as intake_services
+    from contactcentre.intake.web import web_form_receive
+
+    def enquiry(n: int):  # type: ignore[no-untyped-def]
+        return web_form_receive(data={"email": f"gap{n}@example.org", "message": f"Fråga {n}"})
+
+    first = enquiry(1).ticket.reference
+    real = intake_services._message_create
+    monkeypatch.setattr(intake_services, "_message_create", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError):
+        enquiry(2)
+    monkeypatch.setattr(intake_services, "_message_create", real)
+    third = enquiry(3).ticket.reference
+
+    number = int(first.rsplit("-", 1)[1])
+    assert third == f"{first.rsplit('-', 1)[0]}-{number + 2:06d}"  # number + 1 went with the failure
+    assert sorted(Ticket.objects.values_list("reference", flat=True)) == [first, third]
+    assert not Message.objects.filter(body_text="Fråga 2").exists()
