@@ -15,8 +15,11 @@ server), the caller sends the ordinary ASGI way.
 from __future__ import annotations
 
 import functools
+import logging
 import struct
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=64)
@@ -61,7 +64,25 @@ def _is_daphne_websocket(protocol: Any) -> bool:
 
 
 def write_frame(protocol: Any, frame: bytes) -> bool:
-    """Write a prepared frame if the socket is in the plain open state; False: send it the ASGI way."""
+    """Write a prepared frame if the socket is in the plain open state; False: send it the ASGI way.
+
+    It reads daphne's, autobahn's and Twisted's own attributes; if a release renames one, this
+    path switches itself off (logged once) and every frame goes the ASGI way, slower but right."""
+    if _disabled:
+        return False
+    try:
+        return _write_frame(protocol, frame)
+    except AttributeError:
+        _disabled.append(True)
+        log.warning("live frames: the direct write path does not fit this daphne/autobahn/Twisted; using ASGI sends",
+                    exc_info=True)
+        return False
+
+
+_disabled: list[bool] = []
+
+
+def _write_frame(protocol: Any, frame: bytes) -> bool:
     if (
         protocol.state != protocol.STATE_OPEN
         or protocol.send_state != protocol.SEND_STATE_GROUND

@@ -9,26 +9,24 @@ import uuid
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from contactcentre.live_layer import DirectInMemoryChannelLayer, SharedDecodePubSubChannelLayer
+from tests.procs import redis_url_for_tests
 
 pytestmark = pytest.mark.asyncio
 
 
-def _layers() -> list[Any]:
-    layers: list[Any] = [DirectInMemoryChannelLayer()]
-    if settings.REDIS_URL:
-        layers.append(SharedDecodePubSubChannelLayer(hosts=[settings.REDIS_URL], prefix=f"t{uuid.uuid4().hex[:8]}"))
-    return layers
+@pytest.fixture(params=["in-memory", "redis-pubsub"])
+def layer(request):  # type: ignore[no-untyped-def]
+    """Both layers; the Redis one on REDIS_URL (CI) or a private redis-server (embedded)."""
+    if request.param == "in-memory":
+        yield DirectInMemoryChannelLayer()
+        return
+    with redis_url_for_tests() as url:
+        yield SharedDecodePubSubChannelLayer(hosts=[url], prefix=f"t{uuid.uuid4().hex[:8]}")
 
 
-@pytest.mark.parametrize("index", [0, 1], ids=["in-memory", "redis-pubsub"])
-async def test_live_events_go_to_sinks_in_order_and_the_rest_to_queues(index: int) -> None:
-    layers = _layers()
-    if index >= len(layers):
-        pytest.skip("needs REDIS_URL")
-    layer = layers[index]
+async def test_live_events_go_to_sinks_in_order_and_the_rest_to_queues(layer: Any) -> None:
     direct = await layer.new_channel()
     queued = await layer.new_channel()
     got: list[dict[str, Any]] = []

@@ -47,3 +47,19 @@ def test_only_a_daphne_send_resolves_to_a_protocol() -> None:
     async def other_server_send(message: dict) -> None: ...
 
     assert daphne_protocol(other_server_send) is None
+
+
+def test_a_protocol_without_the_expected_attributes_switches_the_direct_path_off(monkeypatch, caplog) -> None:
+    """A daphne/autobahn/Twisted release that renames an attribute must not break delivery: the
+    direct path turns itself off and every frame goes the ASGI way."""
+    from frontend import live_wire
+
+    monkeypatch.setattr(live_wire, "_disabled", [])
+
+    class Renamed:  # an open socket whose library moved its internals
+        state = STATE_OPEN = 1
+
+    assert live_wire.write_frame(Renamed(), text_frame("hej")) is False
+    assert live_wire._disabled == [True] and "ASGI sends" in caplog.text
+    assert live_wire.write_frame(Renamed(), text_frame("hej")) is False  # stays off, logged once
+    assert caplog.text.count("ASGI sends") == 1
