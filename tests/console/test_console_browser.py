@@ -175,3 +175,27 @@ def test_the_console_reconnects_and_catches_up(staff, null_router):
             expect(page.locator("#queue-body tr", has_text="Trasig gatlykta")).to_be_visible(timeout=LIVE_MS)
             assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
         browser.close()
+
+
+def test_a_steady_stream_of_events_refreshes_the_queue_about_once_a_second(staff, console_server):
+    """Ten events a second for three seconds: the queue neither starves (a debounce never fires
+    while events keep coming) nor refetches per event; it refetches about once a second."""
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        page = sign_in(browser, console_server, "anna")
+        fetches: list[float] = []
+        page.on("request", lambda r: "partial=rows" in r.url and fetches.append(time.monotonic()))
+        started = time.monotonic()
+        page.evaluate("""async () => {
+            for (let i = 0; i < 30; i++) {
+                document.dispatchEvent(new CustomEvent("cc:ticket.updated", {detail: {id: i}}));
+                await new Promise(r => setTimeout(r, 100));
+            }
+        }""")
+        page.wait_for_timeout(1500)  # the trailing refetch after the last event
+        during = [t for t in fetches if t - started < 3.0]
+        assert during and during[0] - started < 1.0, fetches  # the first within a second, mid-stream
+        assert 2 <= len(fetches) <= 5, [round(t - started, 2) for t in fetches]
+        gaps = [b - a for a, b in zip(fetches, fetches[1:], strict=False)]
+        assert all(g >= 0.9 for g in gaps), gaps
+        browser.close()

@@ -11,6 +11,9 @@
   const i18nEl = document.getElementById("console-i18n");
   const STR = i18nEl ? JSON.parse(i18nEl.textContent) : {};
   const keys = {};  // single-key shortcuts, filled in by each page part
+  // The queue refetches its rows at most this often while events stream in: with a hundred
+  // consoles open, a refetch per event would be a hundred page renders per event.
+  const QUEUE_REFRESH_MS = 1000;
 
   // --- small helpers --------------------------------------------------------------------------
   function t(key, params) {
@@ -92,6 +95,29 @@
     return function () { clearTimeout(timer); timer = setTimeout(fn, ms); };
   }
 
+  // Refetch after live events: the first run `first` ms after an event, then at most one run per
+  // `every` ms, never two at once; events in between fold into the next run (it fetches the
+  // latest state). A debounce would starve under a steady stream (an event every 100 ms resets
+  // it for ever) and a refetch per event would make every console hit the server per event.
+  function throttle(fn, first, every) {
+    let timer = null, last = 0, running = false, again = false;
+    function schedule() {
+      if (running) { again = true; return; }
+      if (timer) return;
+      timer = setTimeout(run, Math.max(first, last + every - Date.now()));
+    }
+    async function run() {
+      timer = null;
+      running = true;
+      last = Date.now();
+      try { await fn(); } finally {
+        running = false;
+        if (again) { again = false; schedule(); }
+      }
+    }
+    return schedule;
+  }
+
   // --- the queue ------------------------------------------------------------------------------
   const queue = $('[data-page="queue"]');
   if (queue) initQueue();
@@ -135,7 +161,7 @@
       select(again || null, hadFocus && !!again);
       tick();
     }
-    const refreshSoon = debounce(refresh, 120);
+    const refreshSoon = throttle(refresh, 120, QUEUE_REFRESH_MS);
     document.addEventListener("cc:ticket.created", refreshSoon);
     document.addEventListener("cc:ticket.updated", refreshSoon);
     document.addEventListener("cc:resynced", function (ev) { if ((ev.detail.events || []).length) refreshSoon(); });
