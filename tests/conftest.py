@@ -35,15 +35,20 @@ def _close_stray_db_sessions(django_db_setup, django_db_blocker):  # type: ignor
     """Threads of live servers and listeners may still hold a PostgreSQL session at the end;
     end them so the test database can be dropped cleanly."""
     yield
-    from django.db import connection
+    from django.db import OperationalError, connection
 
     if connection.vendor != "postgresql":
         return
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    try:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    except OperationalError:
+        # A run of tests that never touched the database: pytest-django has already put the
+        # settings back to the (never created) configured database; there is no session to end.
+        pass
 
 
 # Rows that data migrations seed (default commitments, root causes, the survey, Open311 services).
