@@ -75,6 +75,11 @@ def test_two_agents_see_a_new_mail_and_a_claim_live(staff, null_router, console_
             expect(row).to_contain_text("Karin Lind")
         elapsed = time.monotonic() - started
         assert elapsed < LIVE_MS / 1000
+        # The rail lists the agents online, each console its own person included (from the
+        # socket's hello, whoever connected first).
+        for page in (anna, bertil):
+            expect(page.locator('#agents [data-field="agents"]')).to_contain_text("Anna Berg", timeout=LIVE_MS)
+            expect(page.locator('#agents [data-field="agents"]')).to_contain_text("Bertil Ek", timeout=LIVE_MS)
         screenshot(anna, "console-queue")
 
         # Keyboard: j selects the first row, Enter opens it.

@@ -534,6 +534,11 @@
       $('[data-field="no-agents"]', agentsBox).hidden = agents.length > 0;
     };
     api("GET", "/api/v1/agents/online/").then(function (res) { if (res.ok && Array.isArray(res.data)) renderAgents(res.data); });
+    // The socket's hello carries the list as of the connect (this agent included): the page's
+    // own fetch above may run before the socket registered, and agents.online goes to the others.
+    document.addEventListener("cc:hello", function (ev) {
+      if (Array.isArray(ev.detail.agents_online)) renderAgents(ev.detail.agents_online);
+    });
     document.addEventListener("cc:agents.online", function (ev) { renderAgents(ev.detail.agents || []); });
     $("#availability").addEventListener("change", async function (ev) {
       const available = ev.target.checked;
