@@ -37,7 +37,8 @@ def reference_next(*, now: datetime | None = None) -> str:
     """Allocate the next human-friendly reference, e.g. ``SOL-2026-000123``.
 
     Must run inside a transaction: the UPDATE takes the row lock, so concurrent intakes get
-    distinct numbers and a rolled-back intake gives its number back.
+    distinct numbers and a rolled-back transaction gives its number back (intake reserves its
+    number in a transaction of its own instead: ``reference_reserve``).
     """
     prefix = settings.TICKET_REFERENCE_PREFIX
     year = timezone.localtime(now or timezone.now()).year

@@ -14,6 +14,7 @@
   // The queue refetches its rows at most this often while events stream in: with a hundred
   // consoles open, a refetch per event would be a hundred page renders per event.
   const QUEUE_REFRESH_MS = 1000;
+  const TICKET_REFRESH_MS = 500;
 
   // --- small helpers --------------------------------------------------------------------------
   function t(key, params) {
@@ -90,11 +91,6 @@
   setInterval(tick, 30000);
 
   // --- re-fetching server-rendered parts ------------------------------------------------------
-  function debounce(fn, ms) {
-    let timer = null;
-    return function () { clearTimeout(timer); timer = setTimeout(fn, ms); };
-  }
-
   // Refetch after live events: the first run `first` ms after an event, then at most one run per
   // `every` ms, never two at once; events in between fold into the next run (it fetches the
   // latest state). A debounce would starve under a steady stream (an event every 100 ms resets
@@ -231,7 +227,8 @@
       if (freshRoot) applyHolder(freshRoot.dataset.assignee || "", freshRoot.dataset.assigneeName || "");
       tick();
     }
-    const refreshSoon = debounce(refreshParts, 100);
+    // This ticket's events: shown within 100 ms, refetched at most twice a second while they stream.
+    const refreshSoon = throttle(refreshParts, 100, TICKET_REFRESH_MS);
 
     function applyHolder(assignee, name) {
       const changed = ticketRoot.dataset.assignee !== assignee;
